@@ -1,0 +1,70 @@
+/**
+ * Every setting the server reads, with its type, default and description.
+ * This list is the single source of truth: the loader validates against it,
+ * `ipcc config example` prints config/env.example from it, and a test checks
+ * that the committed env.example matches.
+ */
+export type SettingType = 'string' | 'int' | 'bool' | 'enum' | 'url' | 'list' | 'servers';
+
+export interface SettingSpec {
+  /** Environment variable name. */
+  env: string;
+  /** Key in the optional JSON config file (dotted path). */
+  key: string;
+  type: SettingType;
+  description: string;
+  /** Default as it would be written in the environment; absent = required. */
+  default?: string;
+  /** For int. */
+  min?: number;
+  max?: number;
+  /** For enum. */
+  values?: readonly string[];
+  /** For string: minimum length. */
+  minLength?: number;
+  /** Never printed or logged. */
+  secret?: boolean;
+}
+
+export const SETTINGS = [
+  { env: 'IPCC_ENV', key: 'env', type: 'enum', values: ['production', 'development', 'test'], default: 'production',
+    description: 'Deployment mode. development/test relax nothing security-related; they only change log formatting defaults.' },
+  { env: 'IPCC_TENANT', key: 'tenant', type: 'string', default: 'default', minLength: 1,
+    description: 'Name of the default tenant. Every row carries a tenant id; a single-organisation install uses one tenant.' },
+  { env: 'IPCC_HTTP_HOST', key: 'http.host', type: 'string', default: '127.0.0.1', minLength: 1,
+    description: 'Address the HTTP API listens on. Bind to loopback behind a reverse proxy that terminates TLS.' },
+  { env: 'IPCC_HTTP_PORT', key: 'http.port', type: 'int', default: '8080', min: 0, max: 65535,
+    description: 'Port the HTTP API listens on (0 picks a free port).' },
+  { env: 'IPCC_HTTP_BODY_LIMIT', key: 'http.bodyLimit', type: 'int', default: '1048576', min: 1024, max: 104857600,
+    description: 'Largest accepted request body in bytes; larger bodies get 413 payload_too_large.' },
+  { env: 'IPCC_HTTP_TRUST_PROXY', key: 'http.trustProxy', type: 'bool', default: 'false',
+    description: 'Trust X-Forwarded-For from a reverse proxy (needed for per-address login throttling behind a proxy).' },
+  { env: 'IPCC_LOG_LEVEL', key: 'log.level', type: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info',
+    description: 'Log level. Logs are JSON lines on stdout; phone numbers, addresses and secrets are redacted.' },
+  { env: 'IPCC_MYSQL_URL', key: 'mysql.url', type: 'url', default: 'mysql://root@127.0.0.1:3306/ipcc', secret: true,
+    description: 'MariaDB/MySQL connection URL (mysql://user:password@host:port/database). The database is created by `ipcc migrate` if the user may.' },
+  { env: 'IPCC_MYSQL_POOL_SIZE', key: 'mysql.poolSize', type: 'int', default: '10', min: 1, max: 500,
+    description: 'Connections in the MariaDB pool.' },
+  { env: 'IPCC_MIGRATE_ON_START', key: 'mysql.migrateOnStart', type: 'bool', default: 'false',
+    description: 'Apply pending migrations at start-up (under a database lock, so several starting processes do not race).' },
+  { env: 'IPCC_REDIS_URL', key: 'redis.url', type: 'url', default: 'redis://127.0.0.1:6379/0', secret: true,
+    description: 'Redis URL for live ACD state, throttling and job queues.' },
+  { env: 'IPCC_REDIS_PREFIX', key: 'redis.prefix', type: 'string', default: 'ipcc:', minLength: 1,
+    description: 'Prefix of every Redis key this installation writes, so several installations can share one Redis.' },
+  { env: 'IPCC_AUTH_TOKEN_SECRET', key: 'auth.tokenSecret', type: 'string', minLength: 32, secret: true,
+    description: 'Secret (at least 32 characters) that signs login tokens. Required; generate with `openssl rand -hex 32`. All server processes of one installation share it.' },
+  { env: 'IPCC_AUTH_TOKEN_TTL', key: 'auth.tokenTtlSeconds', type: 'int', default: '900', min: 60, max: 86400,
+    description: 'Lifetime of a login token in seconds; clients log in again (or refresh) when it expires.' },
+  { env: 'IPCC_AUTH_MAX_FAILURES', key: 'auth.maxFailures', type: 'int', default: '5', min: 1, max: 1000,
+    description: 'Failed logins allowed per user name (and per client address, times four) within the throttle window before further attempts get 429.' },
+  { env: 'IPCC_AUTH_THROTTLE_WINDOW', key: 'auth.throttleWindowSeconds', type: 'int', default: '300', min: 1, max: 86400,
+    description: 'Throttle window for failed logins, in seconds.' },
+  { env: 'IPCC_ASTERISK_SERVERS', key: 'asterisk.servers', type: 'servers', default: '',
+    description: 'Asterisk servers to drive over ARI, comma separated NAME=URL with credentials, e.g. main=http://ipcc:secret@127.0.0.1:8088. Empty runs without telephony.', secret: true },
+  { env: 'IPCC_ARI_APP', key: 'asterisk.app', type: 'string', default: 'ipcc', minLength: 1,
+    description: 'Stasis application name; the dialplan enters Stasis(<this>,inbound,${EXTEN}).' },
+  { env: 'IPCC_ARI_REQUEST_TIMEOUT', key: 'asterisk.requestTimeoutMs', type: 'int', default: '5000', min: 100, max: 60000,
+    description: 'Timeout of one ARI REST request in milliseconds.' },
+  { env: 'IPCC_SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', type: 'int', default: '10000', min: 100, max: 600000,
+    description: 'How long a graceful shutdown may drain requests and jobs before the process exits anyway, in milliseconds.' },
+] as const satisfies readonly SettingSpec[];

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from '../config/index.js';
+import { systemClock, type Clock } from './infra/clock.js';
+import type { Logger } from './infra/logger.js';
+import { accessPlugin } from './infra/plugins/access.js';
+import { errorsPlugin } from './infra/plugins/errors.js';
+import {
+  eventsPlugin,
+  jobsPlugin,
+  mysqlPlugin,
+  redisPlugin,
+  telephonyPlugin,
+  type TelephonyPort,
+} from './infra/plugins/resources.js';
+import { authRoutes } from './modules/auth/routes.js';
+import { errorSchema } from './modules/auth/schemas.js';
+import { createAuthService, type AuthService } from './modules/auth/service.js';
+import { createAuthStore } from './modules/auth/store.js';
+import { healthRoutes } from './modules/health/routes.js';
+import { createHealthService } from './modules/health/service.js';
+import { userRoutes } from './modules/users/routes.js';
+import { createUserService } from './modules/users/service.js';
+import { createUserStore } from './modules/users/store.js';
+
+export interface BuildAppOptions {
+  logger: Logger;
+  clock?: Clock;
+  /** The telephony layer; absent when no Asterisk is configured. */
+  telephony?: TelephonyPort | undefined;
+  /** Run job workers in this process (default true). */
+  work?: boolean;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{8,64}$/;
+
+/**
+ * Builds the whole HTTP application without listening: resources are opened by
+ * named plugins and closed by `app.close()`. Tests drive it with `inject`.
+ */
+export async function buildApp(config: Config, options: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.decorate('config', config);
+  app.decorate('clock', options.clock ?? systemClock);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  app.addSchema(errorSchema);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'IPCC server API', version: '0.1.0', description: 'Contact-center server: ACD, IVR, voice and digital channels. Errors are {code, message, details} with stable codes.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A login token from POST /v1/auth/login, or an API key (ipcc_...)' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(errorsPlugin);
+  await app.register(redisPlugin);
+  await app.register(mysqlPlugin);
+  await app.register(eventsPlugin);
+  await app.register(jobsPlugin, { work: options.work ?? true });
+  await app.register(telephonyPlugin, { telephony: options.telephony });
+
+  // Services are built once the resources exist; routes receive them.
+  const authStore = createAuthStore(app.mysql);
+  const auth: AuthService = createAuthService({
+    store: authStore,
+    redis: app.redis,
+    events: app.events,
+    jobs: app.jobs,
+    clock: app.clock,
+    log: app.log.child({ module: 'auth' }),
+    settings: config.auth,
+  });
+  app.jobs.register('api-key.touch', (payload) => auth.touchApiKey(payload));
+  const users = createUserService({
+    store: createUserStore(app.mysql),
+    audit: authStore.audit,
+    events: app.events,
+    revokeTokens: auth.revokeTokens,
+  });
+  const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
+
+  await app.register(accessPlugin, { authenticate: auth.authenticate, authorize: auth.authorize });
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
+  await app.register(healthRoutes, { service: health });
+  await app.register(authRoutes, { service: auth });
+  await app.register(userRoutes, { service: users });
+  return app;
+}
