@@ -27,8 +27,6 @@ export interface SettingSpec {
 }
 
 export const SETTINGS = [
-  { env: 'IPCC_ENV', key: 'env', type: 'enum', values: ['production', 'development', 'test'], default: 'production',
-    description: 'Deployment mode. development/test relax nothing security-related; they only change log formatting defaults.' },
   { env: 'IPCC_TENANT', key: 'tenant', type: 'string', default: 'default', minLength: 1,
     description: 'Name of the default tenant. Every row carries a tenant id; a single-organisation install uses one tenant.' },
   { env: 'IPCC_HTTP_HOST', key: 'http.host', type: 'string', default: '127.0.0.1', minLength: 1,

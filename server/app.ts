@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../config/index.js';
+import { createAuditLog } from './infra/audit.js';
 import { systemClock, type Clock } from './infra/clock.js';
 import type { Logger } from './infra/logger.js';
 import { accessPlugin } from './infra/plugins/access.js';
@@ -77,9 +78,10 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(telephonyPlugin, { telephony: options.telephony });
 
   // Services are built once the resources exist; routes receive them.
-  const authStore = createAuthStore(app.mysql);
+  const audit = createAuditLog(app.mysql);
   const auth: AuthService = createAuthService({
-    store: authStore,
+    store: createAuthStore(app.mysql),
+    audit,
     redis: app.redis,
     events: app.events,
     jobs: app.jobs,
@@ -90,7 +92,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   app.jobs.register('api-key.touch', (payload) => auth.touchApiKey(payload));
   const users = createUserService({
     store: createUserStore(app.mysql),
-    audit: authStore.audit,
+    audit,
     events: app.events,
     revokeTokens: auth.revokeTokens,
   });

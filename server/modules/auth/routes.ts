@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { Principal } from '../../domain/principal.js';
 import type { AuthService } from './service.js';
 import * as s from './schemas.js';
 import { authErrors } from './errors.js';
@@ -76,7 +77,7 @@ export async function authRoutes(app: FastifyInstance, opts: { service: AuthServ
   );
 }
 
-export function principalOf(request: { principal: import('../../domain/principal.js').Principal | undefined }) {
+export function principalOf(request: { principal: Principal | undefined }): Principal {
   if (!request.principal) throw authErrors.missingCredential();
   return request.principal;
 }

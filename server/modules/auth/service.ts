@@ -9,6 +9,7 @@ import { issueToken, verifyToken } from '../../infra/tokens.js';
 import { isRole, mayAccess, type Principal, type Role } from '../../domain/principal.js';
 import { authErrors } from './errors.js';
 import type { AuthStore } from './store.js';
+import type { AuditLog } from '../../infra/audit.js';
 import './events.js';
 
 export interface AuthSettings {
@@ -20,6 +21,7 @@ export interface AuthSettings {
 
 export interface AuthDeps {
   store: AuthStore;
+  audit: AuditLog;
   redis: Redis;
   events: EventBus;
   jobs: JobRuntime;
@@ -78,12 +80,12 @@ export function createAuthService(deps: AuthDeps) {
     if (!user || !ok || user.disabled) {
       const reason = !user ? 'unknown_user' : !ok ? 'bad_password' : 'disabled';
       await recordFailure(tenantId, username, addr);
-      await store.audit({ tenantId, actor: `login:${username}`, action: 'auth.login', outcome: 'denied', requestId: input.requestId, details: { reason } });
+      await deps.audit({ tenantId, actor: `login:${username}`, action: 'auth.login', outcome: 'denied', requestId: input.requestId, details: { reason } });
       deps.events.publish('auth.login_failed', { tenantId, username, reason });
       throw authErrors.badLogin();
     }
     await redis.del(failKeyUser(tenantId, username));
-    await store.audit({ tenantId, actor: `user:${user.id}`, action: 'auth.login', target: user.username, requestId: input.requestId });
+    await deps.audit({ tenantId, actor: `user:${user.id}`, action: 'auth.login', target: user.username, requestId: input.requestId });
     deps.events.publish('auth.login_succeeded', { tenantId, userId: user.id });
     return tokenFor(user);
   }
@@ -155,7 +157,7 @@ export function createAuthService(deps: AuthDeps) {
         id, tenantId: input.tenantId, name: input.name, keyHash: sha256(secret), roles: input.roles as Role[],
         createdBy: input.createdBy.kind === 'user' ? input.createdBy.id : null,
       });
-      await store.audit({ tenantId: input.tenantId, actor: input.createdBy.name, action: 'api_key.create', target: id, requestId: input.requestId, details: { name: input.name, roles: input.roles } });
+      await deps.audit({ tenantId: input.tenantId, actor: input.createdBy.name, action: 'api_key.create', target: id, requestId: input.requestId, details: { name: input.name, roles: input.roles } });
       deps.events.publish('auth.api_key_created', { tenantId: input.tenantId, keyId: id });
       return { id, name: input.name, roles: input.roles as Role[], key: `ipcc_${id}_${secret}` };
     },
@@ -167,7 +169,7 @@ export function createAuthService(deps: AuthDeps) {
     async revokeApiKey(input: { tenantId: number; id: string; by: Principal; requestId: string }): Promise<void> {
       const found = await store.revokeApiKey(input.tenantId, input.id);
       if (!found) throw authErrors.apiKeyNotFound(input.id);
-      await store.audit({ tenantId: input.tenantId, actor: input.by.name, action: 'api_key.revoke', target: input.id, requestId: input.requestId });
+      await deps.audit({ tenantId: input.tenantId, actor: input.by.name, action: 'api_key.revoke', target: input.id, requestId: input.requestId });
       deps.events.publish('auth.api_key_revoked', { tenantId: input.tenantId, keyId: input.id });
     },
 

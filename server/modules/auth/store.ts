@@ -25,16 +25,6 @@ export interface ApiKeyRow {
 const splitRoles = (s: string): Role[] => s.split(',').filter(Boolean) as Role[];
 const iso = (d: unknown): string | null => (d instanceof Date ? d.toISOString() : d == null ? null : String(d));
 
-export interface AuditEntry {
-  tenantId: number;
-  actor: string;
-  action: string;
-  target?: string;
-  outcome?: 'ok' | 'denied' | 'failed';
-  requestId?: string;
-  details?: Record<string, unknown>;
-}
-
 /** SQL for users-as-credentials, API keys and the audit trail. */
 export function createAuthStore(pool: Pool) {
   return {
@@ -77,11 +67,6 @@ export function createAuthStore(pool: Pool) {
     },
     async touchApiKey(tenantId: number, id: string, at: Date): Promise<void> {
       await pool.query('UPDATE api_keys SET last_used_at = GREATEST(COALESCE(last_used_at, ?), ?) WHERE tenant_id = ? AND id = ?', [at, at, tenantId, id]);
-    },
-    async audit(e: AuditEntry): Promise<void> {
-      await pool.query('INSERT INTO audit_log (tenant_id, actor, action, target, outcome, request_id, details) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        e.tenantId, e.actor, e.action, e.target ?? '', e.outcome ?? 'ok', e.requestId ?? null, e.details ? JSON.stringify(e.details) : null,
-      ]);
     },
   };
 

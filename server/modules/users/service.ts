@@ -1,14 +1,14 @@
 import { hashPassword, passwordProblems } from '../../infra/passwords.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Principal, UserRole } from '../../domain/principal.js';
-import type { AuthStore } from '../auth/store.js';
+import type { AuditLog } from '../../infra/audit.js';
 import { userErrors } from './errors.js';
 import type { UserStore } from './store.js';
 import './events.js';
 
 export interface UserDeps {
   store: UserStore;
-  audit: AuthStore['audit'];
+  audit: AuditLog;
   events: EventBus;
   /** Revokes a user's older tokens (auth service). */
   revokeTokens(tenantId: number, userId: string, tokenVersion: number): Promise<void>;

@@ -61,10 +61,14 @@ export function createUserStore(pool: Pool) {
     async update(tenantId: number, id: string, patch: { displayName?: string; roles?: UserRole[]; disabled?: boolean; passwordHash?: string; bumpTokenVersion: boolean }): Promise<void> {
       const sets: string[] = [];
       const args: unknown[] = [];
-      if (patch.displayName !== undefined) (sets.push('display_name = ?'), args.push(patch.displayName));
-      if (patch.roles !== undefined) (sets.push('roles = ?'), args.push(patch.roles.join(',')));
-      if (patch.disabled !== undefined) (sets.push('disabled = ?'), args.push(patch.disabled ? 1 : 0));
-      if (patch.passwordHash !== undefined) (sets.push('password_hash = ?'), args.push(patch.passwordHash));
+      const set = (column: string, value: unknown): void => {
+        sets.push(`${column} = ?`);
+        args.push(value);
+      };
+      if (patch.displayName !== undefined) set('display_name', patch.displayName);
+      if (patch.roles !== undefined) set('roles', patch.roles.join(','));
+      if (patch.disabled !== undefined) set('disabled', patch.disabled ? 1 : 0);
+      if (patch.passwordHash !== undefined) set('password_hash', patch.passwordHash);
       if (patch.bumpTokenVersion) sets.push('token_version = token_version + 1');
       if (sets.length === 0) return;
       await pool.query(`UPDATE users SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ?`, [...args, tenantId, id]);

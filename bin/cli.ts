@@ -1,0 +1,135 @@
+/* The command line is the one place that talks to a terminal; console is allowed here. */
+import { createInterface } from 'node:readline';
+import { ConfigError, loadConfig, renderEnvExample, type Config } from '../config/index.js';
+import { SETTINGS } from '../config/schema.js';
+import { createEventBus } from '../server/infra/events.js';
+import { createLogger } from '../server/infra/logger.js';
+import { migrate } from '../server/infra/migrate.js';
+import { createMysqlPool, ensureDatabase, type RowDataPacket } from '../server/infra/mysql.js';
+import { MIGRATIONS_DIR } from '../server/infra/plugins/resources.js';
+import { isAppError } from '../server/domain/errors.js';
+import { USER_ROLES, type UserRole } from '../server/domain/principal.js';
+import { createAuditLog } from '../server/infra/audit.js';
+import { createUserService } from '../server/modules/users/service.js';
+import { createUserStore } from '../server/modules/users/store.js';
+
+const USAGE = `Usage: ipcc <command>
+
+  migrate                              apply pending database migrations (creates the database if missing)
+  admin create --username NAME         create an admin user; the password is read from standard input
+         [--display-name TEXT] [--roles admin,supervisor]
+  config check                         validate the configuration and print it (secrets hidden)
+  config example                       print config/env.example generated from the schema
+`;
+
+class UsageError extends Error {}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new UsageError(`--${name} needs a value`);
+  return v;
+}
+
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) {
+    // Interactive: ask twice, without echo.
+    const ask = (q: string): Promise<string> =>
+      new Promise((resolve) => {
+        const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+        const out = rl as unknown as { _writeToOutput: (s: string) => void };
+        out._writeToOutput = (s: string) => {
+          if (s.includes(q)) process.stdout.write(q);
+        };
+        rl.question(q, (answer) => {
+          rl.close();
+          process.stdout.write('\n');
+          resolve(answer);
+        });
+      });
+    const a = await ask('Password: ');
+    const b = await ask('Again: ');
+    if (a !== b) throw new UsageError('the two passwords differ');
+    return a;
+  }
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function cmdMigrate(config: Config): Promise<void> {
+  const logger = createLogger({ level: 'warn' });
+  await ensureDatabase(config.mysql.url);
+  const r = await migrate({ url: config.mysql.url, dir: MIGRATIONS_DIR, logger });
+  for (const a of r.applied) console.log(`applied ${String(a.version).padStart(4, '0')}_${a.name} (${a.ms} ms)`);
+  console.log(r.applied.length === 0 ? `database is up to date (version ${r.current})` : `database now at version ${r.current}`);
+}
+
+async function cmdAdminCreate(config: Config, args: string[]): Promise<void> {
+  const username = flag(args, 'username');
+  if (!username) throw new UsageError('admin create needs --username NAME');
+  const roles = (flag(args, 'roles') ?? 'admin').split(',').map((r) => r.trim());
+  const bad = roles.filter((r) => !(USER_ROLES as readonly string[]).includes(r));
+  if (bad.length > 0) throw new UsageError(`unknown roles: ${bad.join(', ')} (known: ${USER_ROLES.join(', ')})`);
+  const password = await readPassword();
+  const pool = createMysqlPool({ url: config.mysql.url, poolSize: 2 });
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT id FROM tenants WHERE name = ?', [config.tenant]);
+    const tenantId = rows[0]?.id;
+    if (tenantId === undefined) throw new UsageError(`tenant "${config.tenant}" does not exist: run \`ipcc migrate\` first`);
+    const service = createUserService({
+      store: createUserStore(pool),
+      audit: createAuditLog(pool),
+      events: createEventBus(() => undefined),
+      revokeTokens: async () => undefined,
+    });
+    const displayName = flag(args, 'display-name');
+    const user = await service.create(Number(tenantId), { username, password, roles: roles as UserRole[], ...(displayName ? { displayName } : {}) }, { name: 'cli' });
+    console.log(`created user ${user.username} (id ${user.id}, roles ${user.roles.join(',')})`);
+  } finally {
+    await pool.end();
+  }
+}
+
+function cmdConfigCheck(config: Config): void {
+  const hidden = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.key));
+  const show = (obj: Record<string, unknown>, prefix: string): void => {
+    for (const [k, v] of Object.entries(obj)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (v && typeof v === 'object' && !Array.isArray(v)) show(v as Record<string, unknown>, key);
+      else console.log(`${key} = ${hidden.has(key) ? '[hidden]' : JSON.stringify(v)}`);
+    }
+  };
+  show(config as unknown as Record<string, unknown>, '');
+  console.log('configuration is valid');
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  if (!cmd || cmd === 'help' || cmd === '--help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (cmd === 'config' && sub === 'example') {
+    process.stdout.write(renderEnvExample());
+    return 0;
+  }
+  const config = loadConfig();
+  if (cmd === 'migrate') await cmdMigrate(config);
+  else if (cmd === 'admin' && sub === 'create') await cmdAdminCreate(config, rest);
+  else if (cmd === 'config' && sub === 'check') cmdConfigCheck(config);
+  else throw new UsageError(`unknown command: ${argv.join(' ')}`);
+  return 0;
+}
+
+run(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof UsageError) console.error(`ipcc: ${e.message}\n\n${USAGE}`);
+    else if (e instanceof ConfigError) console.error(`${e.message}\nSee config/env.example for every setting.`);
+    else if (isAppError(e)) console.error(`ipcc: ${e.code}: ${e.message}`);
+    else console.error(`ipcc: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(e instanceof UsageError ? 64 : e instanceof ConfigError ? 78 : 1);
+  },
+);
