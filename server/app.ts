@@ -62,6 +62,9 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   });
   app.addSchema(errorSchema);
 
+  // Order matters: the error handler and access hooks must exist before any
+  // plugin adds routes, so every route (docs included) inherits them.
+  await app.register(errorsPlugin);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -69,8 +72,6 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A login token from POST /v1/auth/login, or an API key (ipcc_...)' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(errorsPlugin);
   await app.register(redisPlugin);
   await app.register(mysqlPlugin);
   await app.register(eventsPlugin);
@@ -99,6 +100,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
 
   await app.register(accessPlugin, { authenticate: auth.authenticate, authorize: auth.authorize });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
   await app.register(healthRoutes, { service: health });
   await app.register(authRoutes, { service: auth });

@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import t from 'tap';
+import { dropDatabase } from '../../server/infra/mysql.js';
+import { MYSQL_BASE, REDIS_URL, deleteKeys, eventually, uniqueId } from '../helpers/app.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string>, input?: string, timeoutMs = 30000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out: ${args.join(' ')}\n${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function envFor(id: string): Record<string, string> {
+  return {
+    IPCC_MYSQL_URL: `${MYSQL_BASE}/ipcc_${id}`,
+    IPCC_REDIS_URL: REDIS_URL,
+    IPCC_REDIS_PREFIX: `ipcc-test:${id}:`,
+    IPCC_AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'),
+  };
+}
+
+t.test('given a fresh database when `ipcc migrate` then `ipcc admin create` run then the admin can log in', async (t) => {
+  const id = uniqueId('c');
+  const env = envFor(id);
+  t.teardown(() => dropDatabase(env.IPCC_MYSQL_URL as string));
+  const m = await run(['bin/ipcc.js', 'migrate'], env);
+  t.equal(m.code, 0, m.stderr);
+  t.match(m.stdout, /applied 0001_foundation/);
+  const again = await run(['bin/ipcc.js', 'migrate'], env);
+  t.match(again.stdout, /database is up to date/);
+
+  const weak = await run(['bin/ipcc.js', 'admin', 'create', '--username', 'root-admin'], env, 'short\n');
+  t.equal(weak.code, 1);
+  t.match(weak.stderr, /password_too_weak/);
+
+  const ok = await run(['bin/ipcc.js', 'admin', 'create', '--username', 'root-admin'], env, 'a-long-admin-passphrase\n');
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /created user root-admin \(id \d+, roles admin\)/);
+
+  const dup = await run(['bin/ipcc.js', 'admin', 'create', '--username', 'root-admin'], env, 'a-long-admin-passphrase\n');
+  t.equal(dup.code, 1);
+  t.match(dup.stderr, /user_exists/);
+
+  const usage = await run(['bin/ipcc.js', 'admin', 'create'], env);
+  t.equal(usage.code, 64);
+  t.match(usage.stderr, /needs --username/);
+
+  // The created admin logs in against a real server process.
+  const port = await freePort();
+  const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env, IPCC_HTTP_PORT: String(port), IPCC_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  server.stdout.on('data', (d) => (log += d));
+  server.stderr.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((resolve) => server.on('close', (code) => resolve(code)));
+  t.teardown(() => {
+    server.kill('SIGKILL');
+    return deleteKeys(env.IPCC_REDIS_PREFIX as string);
+  });
+  await eventually(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 20000, 200);
+  const login = await fetch(`http://127.0.0.1:${port}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'root-admin', password: 'a-long-admin-passphrase' }),
+  });
+  t.equal(login.status, 200);
+  const { token } = (await login.json()) as { token: string };
+  const me = await fetch(`http://127.0.0.1:${port}/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+  t.same(((await me.json()) as { roles: string[] }).roles, ['admin']);
+
+  // Graceful shutdown on SIGTERM: exits 0 and says so in the JSON log.
+  server.kill('SIGTERM');
+  t.equal(await exited, 0);
+  t.match(log, /"msg":"shutting down"/);
+  t.match(log, /"msg":"shut down cleanly"/);
+  t.notMatch(log, /a-long-admin-passphrase/, 'the password never reaches the log');
+  const lines = log.trim().split('\n').filter((l) => l.startsWith('{'));
+  t.ok(lines.length > 0 && lines.every((l) => JSON.parse(l).level !== undefined), 'logs are JSON lines');
+});
+
+t.test('given a bad setting when the server starts then it exits 78 naming the setting', async (t) => {
+  const env = { ...envFor(uniqueId('c')), IPCC_HTTP_PORT: 'eighty', IPCC_REDIS_URL: 'not a url' };
+  const r = await run(['--import', 'tsx', 'server/main.ts'], env);
+  t.equal(r.code, 78);
+  t.match(r.stderr, /IPCC_HTTP_PORT: must be a whole number, got "eighty"/);
+  t.match(r.stderr, /IPCC_REDIS_URL: must be a URL/);
+  t.match(r.stderr, /config\/env\.example/);
+});
+
+t.test('given an unmigrated database when the server starts then it fails with a message saying to migrate', async (t) => {
+  const env = envFor(uniqueId('c'));
+  const { ensureDatabase } = await import('../../server/infra/mysql.js');
+  await ensureDatabase(env.IPCC_MYSQL_URL as string);
+  t.teardown(() => dropDatabase(env.IPCC_MYSQL_URL as string));
+  const r = await run(['--import', 'tsx', 'server/main.ts'], { ...env, IPCC_HTTP_PORT: '0' });
+  t.equal(r.code, 1);
+  t.match(r.stderr, /run `ipcc migrate` or set IPCC_MIGRATE_ON_START=true/);
+});
