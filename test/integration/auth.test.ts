@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { RowDataPacket } from 'mysql2';
 import { bearer, buildTestApp, eventually, loginAs, seedUser } from '../helpers/app.js';
 
 t.test('login, tokens, throttling and API keys', async (t) => {
@@ -25,7 +26,7 @@ t.test('login, tokens, throttling and API keys', async (t) => {
     t.equal(unknown.statusCode, 401);
     t.same(wrong.json(), unknown.json(), 'no hint whether the user exists');
     t.equal(wrong.json().code, 'login_failed');
-    const [rows] = await app.mysql.query<import('mysql2').RowDataPacket[]>("SELECT outcome FROM audit_log WHERE action = 'auth.login' AND actor = ?", [`login:${user.username}`]);
+    const [rows] = await app.mysql.query<RowDataPacket[]>("SELECT outcome FROM audit_log WHERE action = 'auth.login' AND actor = ?", [`login:${user.username}`]);
     t.same(rows.map((r) => r.outcome), ['denied'], 'the failed login is audited');
   });
 
