@@ -23,6 +23,9 @@ import { createAuthStore } from './modules/auth/store.js';
 import { healthRoutes } from './modules/health/routes.js';
 import { createHealthService } from './modules/health/service.js';
 import { userRoutes } from './modules/users/routes.js';
+import { routingRoutes } from './modules/routing/routes.js';
+import { createRoutingService } from './modules/routing/service.js';
+import { createRoutingStore } from './modules/routing/store.js';
 import { createUserService } from './modules/users/service.js';
 import { createUserStore } from './modules/users/store.js';
 
@@ -97,6 +100,13 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     events: app.events,
     revokeTokens: auth.revokeTokens,
   });
+  const routing = createRoutingService({
+    store: createRoutingStore(app.mysql),
+    events: app.events,
+    audit,
+    clock: app.clock,
+    userExists: async (tenantId, userId) => (await users.find(tenantId, userId)) !== undefined,
+  });
   const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
 
   await app.register(accessPlugin, { authenticate: auth.authenticate, authorize: auth.authorize });
@@ -105,5 +115,6 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(healthRoutes, { service: health });
   await app.register(authRoutes, { service: auth });
   await app.register(userRoutes, { service: users });
+  await app.register(routingRoutes, { service: routing });
   return app;
 }

@@ -45,6 +45,9 @@ export function createUserService(deps: UserDeps) {
       return user;
     },
 
+    /** The user, or undefined (for other modules checking a reference). */
+    find: (tenantId: number, id: string) => store.get(tenantId, id),
+
     async list(tenantId: number, opts: { limit: number; after?: string }) {
       const items = await store.list(tenantId, { limit: opts.limit, afterId: opts.after });
       return { items, next: items.length === opts.limit ? items[items.length - 1]?.id : undefined };

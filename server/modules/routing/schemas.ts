@@ -1,0 +1,119 @@
+import { CHANNELS } from '../../domain/channel.js';
+import { ROUTING_STRATEGIES } from '../../domain/queue.js';
+
+export const idParams = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'Lower-case id chosen by the admin, e.g. sales-en' } },
+} as const;
+
+const time = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$' } as const;
+const range = { type: 'object', required: ['from', 'to'], additionalProperties: false, properties: { from: time, to: time } } as const;
+const ranges = { type: 'array', maxItems: 12, items: range } as const;
+const groups = { type: 'array', maxItems: 100, uniqueItems: true, items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' } } as const;
+const skillRef = { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' } as const;
+
+export const skillBody = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, description: { type: 'string', maxLength: 1000 } },
+} as const;
+
+export const calendarBody = {
+  type: 'object',
+  required: ['name', 'timeZone', 'weekly'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    timeZone: { type: 'string', minLength: 1, maxLength: 64, description: 'IANA zone (Europe/Berlin) or fixed offset (+02:00)' },
+    weekly: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { mon: ranges, tue: ranges, wed: ranges, thu: ranges, fri: ranges, sat: ranges, sun: ranges },
+    },
+    holidays: {
+      type: 'array',
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        required: ['date'],
+        additionalProperties: false,
+        properties: { date: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' }, name: { type: 'string', maxLength: 200 }, hours: ranges },
+      },
+    },
+  },
+} as const;
+
+export const queueBody = {
+  type: 'object',
+  required: ['name', 'strategy', 'serviceLevel'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    strategy: { type: 'string', enum: ROUTING_STRATEGIES },
+    skills: {
+      type: 'array',
+      maxItems: 50,
+      items: {
+        type: 'object',
+        required: ['skillId', 'minLevel'],
+        additionalProperties: false,
+        properties: { skillId: skillRef, minLevel: { type: 'integer', minimum: 1, maximum: 10 }, weight: { type: 'number', minimum: 0, maximum: 100 } },
+      },
+    },
+    agentGroups: groups,
+    serviceLevel: {
+      type: 'object',
+      required: ['percent', 'withinSeconds'],
+      additionalProperties: false,
+      properties: { percent: { type: 'number', exclusiveMinimum: 0, maximum: 100 }, withinSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 86400 } },
+    },
+    maxWaitSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 604800 },
+    overflowQueueId: skillRef,
+    calendarId: skillRef,
+    relaxation: {
+      type: 'array',
+      maxItems: 20,
+      items: {
+        type: 'object',
+        required: ['afterSeconds'],
+        additionalProperties: false,
+        properties: { afterSeconds: { type: 'number', exclusiveMinimum: 0 }, minLevelDelta: { type: 'integer', minimum: 0, maximum: 9 }, addAgentGroups: groups },
+      },
+    },
+    offerTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+  },
+} as const;
+
+export const agentBody = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    userId: { type: 'string', pattern: '^[1-9][0-9]{0,19}$' },
+    skills: {
+      type: 'array',
+      maxItems: 200,
+      items: {
+        type: 'object',
+        required: ['skillId', 'level'],
+        additionalProperties: false,
+        properties: { skillId: skillRef, level: { type: 'integer', minimum: 1, maximum: 10 } },
+      },
+    },
+    agentGroups: groups,
+    capacity: { type: 'integer', minimum: 1, maximum: 10000 },
+    channelCosts: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(CHANNELS.map((c) => [c, { type: 'integer', minimum: 1, maximum: 10000 }])),
+    },
+    channels: { type: 'array', uniqueItems: true, items: { type: 'string', enum: CHANNELS } },
+  },
+} as const;
+
+/** Replies echo the stored document plus id and version. */
+export const docReply = { type: 'object', additionalProperties: true } as const;
+export const listReply = { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } } as const;

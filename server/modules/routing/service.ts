@@ -1,0 +1,196 @@
+import type { Agent } from '../../domain/agent.js';
+import { validateAgent } from '../../domain/agent.js';
+import type { BusinessCalendar, Holiday, TimeRange, Weekday } from '../../domain/calendar.js';
+import { validateCalendar } from '../../domain/calendar.js';
+import type { Channel } from '../../domain/channel.js';
+import type { AppError } from '../../domain/errors.js';
+import type { Queue, RoutingStrategy } from '../../domain/queue.js';
+import { validateQueue } from '../../domain/queue.js';
+import type { EventBus } from '../../infra/events.js';
+import type { AuditLog } from '../../infra/audit.js';
+import { isKnownTimeZone, zoneRule, ZONE_RULE_SPAN } from '../../infra/time-zones.js';
+import { routingErrors } from './errors.js';
+import type { DocKind, RoutingStore, StoredDoc } from './store.js';
+import './events.js';
+
+export interface SkillDoc { name: string; description?: string }
+export interface CalendarDoc { name: string; timeZone: string; weekly: Partial<Record<Weekday, TimeRange[]>>; holidays?: Holiday[] }
+export interface QueueDoc {
+  name: string;
+  strategy: RoutingStrategy;
+  skills?: { skillId: string; minLevel: number; weight?: number }[];
+  agentGroups?: string[];
+  serviceLevel: { percent: number; withinSeconds: number };
+  maxWaitSeconds?: number;
+  overflowQueueId?: string;
+  calendarId?: string;
+  relaxation?: { afterSeconds: number; minLevelDelta?: number; addAgentGroups?: string[] }[];
+  offerTimeoutSeconds?: number;
+}
+export interface AgentDoc {
+  name: string;
+  userId?: string;
+  skills?: { skillId: string; level: number }[];
+  agentGroups?: string[];
+  capacity?: number;
+  channelCosts?: Partial<Record<Channel, number>>;
+  channels?: Channel[];
+}
+
+/** Everything the router needs for one tenant, at one configuration version. */
+export interface RoutingConfig {
+  version: number;
+  queues: Queue[];
+  agents: Agent[];
+}
+
+export interface RoutingDeps {
+  store: RoutingStore;
+  events: EventBus;
+  audit: AuditLog;
+  clock: { now(): number };
+  userExists(tenantId: number, userId: string): Promise<boolean>;
+}
+
+const sec = (s: number | undefined): number | undefined => (s === undefined ? undefined : Math.round(s * 1000));
+
+function toCalendar(id: string, doc: CalendarDoc, now: number): BusinessCalendar {
+  return {
+    id,
+    zone: zoneRule(doc.timeZone, now - ZONE_RULE_SPAN.backMs, now + ZONE_RULE_SPAN.aheadMs),
+    weekly: doc.weekly,
+    ...(doc.holidays ? { holidays: doc.holidays } : {}),
+  };
+}
+
+function toQueue(tenantId: number, id: string, doc: QueueDoc, calendar: BusinessCalendar | undefined): Queue {
+  const q: Queue = {
+    id,
+    tenantId: String(tenantId),
+    name: doc.name,
+    strategy: doc.strategy,
+    skills: doc.skills ?? [],
+    agentGroups: doc.agentGroups ?? [],
+    serviceLevel: { percent: doc.serviceLevel.percent, withinMs: sec(doc.serviceLevel.withinSeconds) as number },
+    ...(doc.maxWaitSeconds !== undefined ? { maxWaitMs: sec(doc.maxWaitSeconds) as number } : {}),
+    ...(doc.overflowQueueId !== undefined ? { overflowQueueId: doc.overflowQueueId } : {}),
+    ...(calendar ? { calendar } : {}),
+    ...(doc.relaxation
+      ? { relaxation: doc.relaxation.map((r) => ({ afterMs: sec(r.afterSeconds) as number, ...(r.minLevelDelta !== undefined ? { minLevelDelta: r.minLevelDelta } : {}), ...(r.addAgentGroups ? { addAgentGroups: r.addAgentGroups } : {}) })) }
+      : {}),
+    ...(doc.offerTimeoutSeconds !== undefined ? { offerTimeoutMs: sec(doc.offerTimeoutSeconds) as number } : {}),
+  };
+  return q;
+}
+
+function toAgent(tenantId: number, id: string, doc: AgentDoc): Agent {
+  return {
+    id,
+    tenantId: String(tenantId),
+    name: doc.name,
+    skills: doc.skills ?? [],
+    agentGroups: doc.agentGroups ?? [],
+    ...(doc.capacity !== undefined ? { capacity: doc.capacity } : {}),
+    ...(doc.channelCosts ? { channelCosts: doc.channelCosts } : {}),
+    ...(doc.channels ? { channels: doc.channels } : {}),
+  };
+}
+
+const check = (e: AppError | undefined): void => {
+  if (e) throw routingErrors.fromDomain(e);
+};
+
+/**
+ * Routing configuration: skills, calendars, queues and agents. Documents are
+ * validated by the pure domain rules before they are stored, references are
+ * checked, and every change bumps the configuration version the router uses.
+ */
+export function createRoutingService(deps: RoutingDeps) {
+  const { store } = deps;
+
+  async function requireExists(kind: DocKind, tenantId: number, id: string, field: string): Promise<StoredDoc<Record<string, unknown>>> {
+    const found = await store.get(kind, tenantId, id);
+    if (!found) throw routingErrors.unknownReference(field, kind, id);
+    return found;
+  }
+
+  async function saved(kind: DocKind, tenantId: number, id: string, doc: object, actor: string, requestId: string) {
+    const { configVersion, created } = await store.put(kind, tenantId, id, doc as Record<string, unknown>, actor);
+    await deps.audit({ tenantId, actor, action: `${kind}.put`, target: id, requestId, details: { configVersion } });
+    deps.events.publish('routing.config_changed', { tenantId, version: configVersion, what: `${kind} ${id}` });
+    const stored = await store.get(kind, tenantId, id);
+    return { created, item: { id, version: stored?.version ?? 1, configVersion, ...doc } };
+  }
+
+  return {
+    async putSkill(tenantId: number, id: string, doc: SkillDoc, actor: string, requestId: string) {
+      return saved('skill', tenantId, id, doc, actor, requestId);
+    },
+
+    async putCalendar(tenantId: number, id: string, doc: CalendarDoc, actor: string, requestId: string) {
+      if (!isKnownTimeZone(doc.timeZone)) throw routingErrors.badTimeZone(doc.timeZone);
+      check(validateCalendar(toCalendar(id, doc, deps.clock.now())));
+      return saved('calendar', tenantId, id, doc, actor, requestId);
+    },
+
+    async putQueue(tenantId: number, id: string, doc: QueueDoc, actor: string, requestId: string) {
+      for (const [i, s] of (doc.skills ?? []).entries()) await requireExists('skill', tenantId, s.skillId, `body.skills[${i}].skillId`);
+      let calendar: BusinessCalendar | undefined;
+      if (doc.calendarId) {
+        const c = await requireExists('calendar', tenantId, doc.calendarId, 'body.calendarId');
+        calendar = toCalendar(doc.calendarId, c.doc as unknown as CalendarDoc, deps.clock.now());
+      }
+      if (doc.overflowQueueId && doc.overflowQueueId !== id) await requireExists('queue', tenantId, doc.overflowQueueId, 'body.overflowQueueId');
+      check(validateQueue(toQueue(tenantId, id, doc, calendar)));
+      return saved('queue', tenantId, id, doc, actor, requestId);
+    },
+
+    async putAgent(tenantId: number, id: string, doc: AgentDoc, actor: string, requestId: string) {
+      for (const [i, s] of (doc.skills ?? []).entries()) await requireExists('skill', tenantId, s.skillId, `body.skills[${i}].skillId`);
+      if (doc.userId !== undefined) {
+        if (!(await deps.userExists(tenantId, doc.userId))) throw routingErrors.unknownReference('body.userId', 'agent', doc.userId);
+        const other = await store.agentForUser(tenantId, doc.userId);
+        if (other !== undefined && other !== id) throw routingErrors.userTaken(doc.userId, other);
+      }
+      check(validateAgent(toAgent(tenantId, id, doc)));
+      return saved('agent', tenantId, id, doc, actor, requestId);
+    },
+
+    async get(kind: DocKind, tenantId: number, id: string) {
+      const found = await store.get(kind, tenantId, id);
+      if (!found) throw routingErrors.notFound(kind, id);
+      return { id: found.id, version: found.version, updatedAt: found.updatedAt, ...found.doc };
+    },
+
+    async list(kind: DocKind, tenantId: number) {
+      return { items: (await store.list(kind, tenantId)).map((d) => ({ id: d.id, version: d.version, updatedAt: d.updatedAt, ...d.doc })) };
+    },
+
+    async remove(kind: DocKind, tenantId: number, id: string, actor: string, requestId: string): Promise<void> {
+      if (kind !== 'agent') {
+        const users = (await store.usersOf(kind, tenantId, id)).filter((u) => u !== `queue ${id} (overflow)`);
+        if (users.length > 0) throw routingErrors.inUse(kind, id, users);
+      }
+      if (!(await store.remove(kind, tenantId, id, actor))) throw routingErrors.notFound(kind, id);
+      await deps.audit({ tenantId, actor, action: `${kind}.delete`, target: id, requestId });
+      deps.events.publish('routing.config_changed', { tenantId, version: await store.currentVersion(tenantId), what: `${kind} ${id} deleted` });
+    },
+
+    /** The agent record linked to a user login, if any. */
+    agentIdForUser: (tenantId: number, userId: string) => store.agentForUser(tenantId, userId),
+
+    /** The whole configuration in domain types, for the router. */
+    async load(tenantId: number): Promise<RoutingConfig> {
+      const version = await store.currentVersion(tenantId);
+      const calendars = new Map((await store.list('calendar', tenantId)).map((c) => [c.id, toCalendar(c.id, c.doc as unknown as CalendarDoc, deps.clock.now())]));
+      const queues = (await store.list('queue', tenantId)).map((q) => {
+        const doc = q.doc as unknown as QueueDoc;
+        return toQueue(tenantId, q.id, doc, doc.calendarId ? calendars.get(doc.calendarId) : undefined);
+      });
+      const agents = (await store.list('agent', tenantId)).map((a) => toAgent(tenantId, a.id, a.doc as unknown as AgentDoc));
+      return { version, queues, agents };
+    },
+  };
+}
+
+export type RoutingService = ReturnType<typeof createRoutingService>;
