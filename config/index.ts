@@ -17,6 +17,7 @@ export interface Config {
   redis: { url: string; prefix: string };
   auth: { tokenSecret: string; tokenTtlSeconds: number; maxFailures: number; throttleWindowSeconds: number };
   asterisk: { servers: AsteriskServerConfig[]; app: string; requestTimeoutMs: number };
+  router: { enabled: boolean; leaseMs: number };
   shutdownTimeoutMs: number;
 }
 

@@ -63,6 +63,10 @@ export const SETTINGS = [
     description: 'Stasis application name; the dialplan enters Stasis(<this>,inbound,${EXTEN}).' },
   { env: 'IPCC_ARI_REQUEST_TIMEOUT', key: 'asterisk.requestTimeoutMs', type: 'int', default: '5000', min: 100, max: 60000,
     description: 'Timeout of one ARI REST request in milliseconds.' },
+  { env: 'IPCC_ROUTER', key: 'router.enabled', type: 'bool', default: 'true',
+    description: 'Run an ACD router in this process. Every process that runs one competes for the partition lease; one routes, the others stand by and take over within the lease time if it dies.' },
+  { env: 'IPCC_ROUTER_LEASE_MS', key: 'router.leaseMs', type: 'int', default: '3000', min: 500, max: 60000,
+    description: 'Lease time of a router partition in milliseconds: a standby takes over at most this long (plus its rebuild) after the holder dies.' },
   { env: 'IPCC_SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', type: 'int', default: '10000', min: 100, max: 600000,
     description: 'How long a graceful shutdown may drain requests and jobs before the process exits anyway, in milliseconds.' },
 ] as const satisfies readonly SettingSpec[];

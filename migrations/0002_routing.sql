@@ -94,13 +94,14 @@ CREATE TABLE route_decisions (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   decided_at DATETIME(3) NOT NULL,
   partition_key VARCHAR(64) NOT NULL,
-  seq BIGINT UNSIGNED NOT NULL,
+  event_id VARCHAR(32) NOT NULL,
+  idx SMALLINT UNSIGNED NOT NULL,
   task_id VARCHAR(64) NULL,
   kind VARCHAR(32) NOT NULL,
-  config_version BIGINT UNSIGNED NOT NULL,
+  config_version VARCHAR(32) NOT NULL,
   body JSON NOT NULL,
   PRIMARY KEY (id),
-  UNIQUE KEY uq_route_decisions_seq (tenant_id, partition_key, seq),
+  UNIQUE KEY uq_route_decisions_event (tenant_id, partition_key, event_id, idx),
   KEY ix_route_decisions_time (tenant_id, decided_at),
   KEY ix_route_decisions_task (tenant_id, task_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
@@ -109,9 +110,9 @@ CREATE TABLE route_decisions (
 CREATE TABLE routing_events (
   tenant_id INT UNSIGNED NOT NULL,
   partition_key VARCHAR(64) NOT NULL,
-  seq BIGINT UNSIGNED NOT NULL,
-  at DATETIME(3) NOT NULL,
+  event_id VARCHAR(32) NOT NULL,
+  at_ms BIGINT NOT NULL,
   body JSON NOT NULL,
-  PRIMARY KEY (tenant_id, partition_key, seq),
-  KEY ix_routing_events_time (tenant_id, at)
+  PRIMARY KEY (tenant_id, partition_key, event_id),
+  KEY ix_routing_events_time (tenant_id, at_ms)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -24,6 +24,11 @@ import { healthRoutes } from './modules/health/routes.js';
 import { createHealthService } from './modules/health/service.js';
 import { userRoutes } from './modules/users/routes.js';
 import { routingRoutes } from './modules/routing/routes.js';
+import { acdRoutes } from './modules/acd/routes.js';
+import { createAcdService } from './modules/acd/service.js';
+import { createAcdSqlStore } from './modules/acd/store.js';
+import { createRouterRunner } from './modules/acd/router-runner.js';
+import { hostname } from 'node:os';
 import { createRoutingService } from './modules/routing/service.js';
 import { createRoutingStore } from './modules/routing/store.js';
 import { createUserService } from './modules/users/service.js';
@@ -107,6 +112,34 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     clock: app.clock,
     userExists: async (tenantId, userId) => (await users.find(tenantId, userId)) !== undefined,
   });
+  const partition = `t${app.tenantId}`;
+  const acdSql = createAcdSqlStore(app.mysql);
+  const acd = createAcdService({ redis: app.redis, sql: acdSql, clock: app.clock, tenantId: app.tenantId, partition, loadConfig: () => routing.load(app.tenantId) });
+  app.events.subscribe('routing.config_changed', ({ tenantId, what }) => {
+    if (tenantId !== app.tenantId) return;
+    acd.configChanged(what).catch((err: unknown) => app.log.error({ err, what }, 'could not hand a configuration change to the router'));
+  });
+  if (config.router.enabled) {
+    const routerRedis = app.redis.duplicate();
+    const runner = createRouterRunner({
+      redis: routerRedis, sql: acdSql, tenantId: app.tenantId, partition,
+      owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      clock: app.clock, log: app.log, leaseTtlMs: config.router.leaseMs,
+    });
+    app.decorate('router', runner);
+    app.addHook('onReady', async () => {
+      await acd.bootstrap();
+      runner.start();
+    });
+    app.addHook('onClose', async () => {
+      await runner.stop();
+      routerRedis.disconnect();
+    });
+  } else {
+    app.addHook('onReady', async () => {
+      await acd.bootstrap();
+    });
+  }
   const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
 
   await app.register(accessPlugin, { authenticate: auth.authenticate, authorize: auth.authorize });
@@ -116,5 +149,6 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(authRoutes, { service: auth });
   await app.register(userRoutes, { service: users });
   await app.register(routingRoutes, { service: routing });
+  await app.register(acdRoutes, { service: acd, routing });
   return app;
 }

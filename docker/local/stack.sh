@@ -211,6 +211,17 @@ root_is_current() {
   [[ -f $ROOT/$MARKER ]] && [[ "$(cat "$ROOT/$MARKER")" == "$(desired_marker)" ]]
 }
 
+# Roots of interrupted builds or replacements. Called with the build lock held, so nothing
+# is building them right now.
+remove_leftovers() {
+  local stale
+  for stale in "$ROOT".tmp.* "$ROOT".old.*; do
+    [[ -e $stale ]] || continue
+    say "removing the leftover $stale"
+    remove_tree "$stale"
+  done
+}
+
 # Called with the build lock (fd 8) held.
 build_root_locked() {
   local force=$1
@@ -227,12 +238,7 @@ build_root_locked() {
   mirror=$(read_mirror)
   parent=$(dirname "$ROOT")
   mkdir -p "$parent"
-  local stale
-  for stale in "$ROOT".tmp.* "$ROOT".old.*; do
-    [[ -e $stale ]] || continue
-    say "removing the leftover $stale"
-    remove_tree "$stale"
-  done
+  remove_leftovers
 
   BUILD_TMP=$(mktemp -d "$ROOT.tmp.XXXXXX")
   say "building a $SUITE root in $BUILD_TMP (packages: $PACKAGES)"
@@ -283,6 +289,7 @@ cmd_build_root() {
 ensure_root() {
   lock 8 "$STACK_DIR/.build.lock" 1800
   root_is_current || build_root_locked 0
+  remove_leftovers
   mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
   unlock 8
 }

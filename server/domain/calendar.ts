@@ -68,7 +68,7 @@ export function offsetMinutesAt(zone: TimeZoneRule, at: number): number {
   return lo === 0 ? zone.baseOffsetMinutes : t[lo - 1]!.offsetMinutes;
 }
 
-/** Civil date from days since 1970-01-01 (H. Hinnant's algorithm; no Date object). */
+/** Civil date from days since 1970-01-01 (H. Hinnant's algorithm; pure arithmetic, no clock). */
 function civilFromDays(days: number): { y: number; m: number; d: number } {
   const z = days + 719468;
   const era = Math.floor(z / 146097);

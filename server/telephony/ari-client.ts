@@ -232,7 +232,9 @@ export function createAriClient(options: AriClientOptions): AriClient {
   const authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
   // A connection pool of our own: nothing is shared with other servers or the process.
   const transport = base.protocol === 'https:' ? https : http;
-  const agent = new transport.Agent({ keepAlive: true, maxSockets: options.connections ?? 16, keepAliveMsecs: 10_000 });
+  // Idle sockets are dropped after 10 s, before Asterisk's HTTP server closes them (its
+  // session_keep_alive is 15 s), so a request rarely lands on a socket being closed.
+  const agent = new transport.Agent({ keepAlive: true, maxSockets: options.connections ?? 16, timeout: 10_000 });
 
   let stopped = false;
   let started = false;
@@ -291,7 +293,16 @@ export function createAriClient(options: AriClientOptions): AriClient {
         headers['content-type'] = 'application/json';
         body = JSON.stringify(opts.body);
       }
-      const response = await send(method, `${prefix}${path}${queryString(opts.query)}`, headers, body, controller.signal);
+      const fullPath = `${prefix}${path}${queryString(opts.query)}`;
+      let response;
+      try {
+        response = await send(method, fullPath, headers, body, controller.signal);
+      } catch (error) {
+        // A reused keep-alive socket that Asterisk had just closed: a GET is safe to send
+        // once more on a fresh socket. Anything else is reported as it is.
+        if (method !== 'GET' || controller.signal.aborted || transportCode(error) !== 'ECONNRESET') throw error;
+        response = await send(method, fullPath, headers, body, controller.signal);
+      }
       const parsed = parseBody(response.text, response.contentType);
       if (response.statusCode < 200 || response.statusCode >= 300) {
         throw ariStatusError(ctx, response.statusCode, parsed.ok ? parsed.value : response.text);

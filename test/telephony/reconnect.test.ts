@@ -1,11 +1,13 @@
 /**
  * An Asterisk goes away and comes back. Runs on an Asterisk instance of its own (created
  * and destroyed here), next to the shared "main" one, both in one telephony hub with their
- * own credentials. Takes a little over 90 s: the outage lasts 60 s on purpose.
+ * own credentials, wired into the real app so that /readyz is checked along the way.
+ * Takes about 80 s: the outage lasts 60 s on purpose.
  */
 import t from 'tap';
 import { AppError } from '../../server/domain/errors.js';
 import { createSilentLogger } from '../../server/infra/logger.js';
+import type { TelephonyPort } from '../../server/infra/plugins/resources.js';
 import { ARI_ERROR } from '../../server/telephony/ari-errors.js';
 import type { ConnectionChange } from '../../server/telephony/ari-client.js';
 import { createTelephony, type AsteriskServerConfig } from '../../server/telephony/telephony.js';
@@ -17,6 +19,7 @@ import {
   uniqueName,
   type AsteriskInstance,
 } from '../helpers/asterisk.js';
+import { buildTestApp } from '../helpers/app.js';
 import { runSipp } from '../helpers/sipp.js';
 import { installHelloApp } from '../helpers/telephony-hello-app.js';
 import { sleep, timed, waitFor } from '../helpers/telephony-wait.js';
@@ -55,7 +58,20 @@ t.test('given a telephony hub on the shared Asterisk and on one of its own', asy
   const app = installHelloApp(telephony);
   t.teardown(() => app.stop());
 
-  telephony.start();
+  // The real app, as server/main.ts wires it: it starts the hub when ready, stops it on close
+  // and reports its health on /readyz.
+  const port: TelephonyPort = {
+    start: async () => telephony.start(),
+    stop: () => telephony.stop(),
+    health: () => telephony.health(),
+  };
+  const server = await buildTestApp(t, {}, { telephony: port, work: false });
+  const readyz = async () => {
+    const res = await server.inject({ method: 'GET', url: '/readyz' });
+    const body = res.json() as { checks: { asterisk: Array<{ name: string; up: boolean; detail?: string }> } };
+    return { status: res.statusCode, asterisk: body.checks.asterisk.map((a) => [a.name, a.up]), body };
+  };
+
   t.ok(await telephony.waitUntilUp(15_000), 'both servers connect');
   t.same(
     telephony.health().map((h) => [h.name, h.up]),
@@ -64,15 +80,24 @@ t.test('given a telephony hub on the shared Asterisk and on one of its own', asy
       ['own', true],
     ],
   );
-  // Readiness: once server/app.ts exists, also assert here that GET /readyz answers 200 and
-  // lists both servers up (it reports telephony.health()).
+  const ready = await readyz();
+  t.equal(ready.status, 200, '/readyz answers 200');
+  t.same(ready.asterisk, [
+    ['main', true],
+    ['own', true],
+  ]);
 
   await t.test('when its Asterisk stops for 60 s then it shows down, REST fails fast and main is untouched', async (t) => {
     const stoppedAt = Date.now();
     await stopAsterisk(instanceName);
     await waitFor(() => telephony.health().find((h) => h.name === 'own')?.up === false, 10_000, 'own to show down');
     t.pass(`own shows down ${Date.now() - stoppedAt} ms after the stop`);
-    // Readiness: here GET /readyz must answer 503 with "own" down and "main" up.
+    const notReady = await readyz();
+    t.equal(notReady.status, 503, '/readyz answers 503');
+    t.same(notReady.asterisk, [
+      ['main', true],
+      ['own', false],
+    ], '/readyz names the server that is down');
 
     const probes: Array<{ ms: number; error?: unknown }> = [];
     let mainFailures = 0;
@@ -103,6 +128,7 @@ t.test('given a telephony hub on the shared Asterisk and on one of its own', asy
     await ensureAsterisk(instanceName);
     await waitFor(() => telephony.health().find((h) => h.name === 'own')?.up === true, 20_000, 'own to reconnect');
     t.pass(`reconnected ${Date.now() - restartedAt} ms after Asterisk answered again`);
+    t.equal((await readyz()).status, 200, '/readyz answers 200 again');
     const back = changes.find((c) => c.server === 'own' && c.up && c.reconnect);
     t.ok(back, 'a reconnect was announced (the app reconciles on it)');
     t.ok((back?.downForMs ?? 0) >= OUTAGE_MS, `down for ${back?.downForMs} ms`);

@@ -16,6 +16,12 @@ export interface TelephonyPort {
   health(): Array<{ name: string; up: boolean; since: string; detail?: string }>;
 }
 
+/** What the rest of the app may ask of this process's ACD router. */
+export interface RouterStatus {
+  isLeader(): boolean;
+  stats(): { leader: boolean; cursor: string; applied: number; lastTakeoverMs: number | undefined };
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
@@ -26,6 +32,8 @@ declare module 'fastify' {
     jobs: JobRuntime;
     tenantId: number;
     telephony: TelephonyPort | undefined;
+    /** The ACD router runner of this process, when IPCC_ROUTER is on. */
+    router?: RouterStatus;
   }
   interface FastifyRequest {
     principal: Principal | undefined;

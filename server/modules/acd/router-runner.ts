@@ -1,0 +1,302 @@
+import { createRouterConfig, type RouterConfig } from '../../acd/config.js';
+import type { RouterDecision } from '../../acd/decisions.js';
+import { agentView, queueLoad } from '../../acd/inspect.js';
+import { createRouterState, nextDueAt, route } from '../../acd/router.js';
+import { exportSnapshot, restoreRouterState } from '../../acd/snapshot.js';
+import type { RouterState } from '../../acd/state.js';
+import { CHANNELS } from '../../domain/channel.js';
+import type { Queue } from '../../domain/queue.js';
+import type { Clock } from '../../infra/clock.js';
+import type { Log } from '../../infra/logger.js';
+import type { Redis } from '../../infra/redis.js';
+import { createLease, type LeaseHandle } from './lease.js';
+import { compareIds, createAcdRedisStore, type AcdSqlStore, type FencedOp, type InputEntry } from './store.js';
+
+export interface RouterRunnerOptions {
+  /** A connection of its own: the runner blocks on it reading the input stream. */
+  redis: Redis;
+  sql: AcdSqlStore;
+  tenantId: number;
+  partition: string;
+  /** Identifies this process in the lease (host:pid:random). */
+  owner: string;
+  clock: Clock;
+  log: Log;
+  leaseTtlMs?: number;
+  renewEveryMs?: number;
+  acquireEveryMs?: number;
+  snapshotEveryMs?: number;
+  /** Sees every batch this runner applied, emitted or not (tests, metrics). */
+  onApplied?: (batch: readonly { entry: InputEntry; decisions: readonly RouterDecision[] }[], emitted: boolean) => void;
+}
+
+export interface RouterRunner {
+  start(): void;
+  stop(): Promise<void>;
+  isLeader(): boolean;
+  stats(): { leader: boolean; cursor: string; applied: number; lastTakeoverMs: number | undefined };
+}
+
+/** Events that touch one agent's desktop, and which agent. */
+function agentOf(d: RouterDecision): string[] {
+  switch (d.kind) {
+    case 'route':
+      return d.offers.map((o) => o.agentId);
+    case 'offer_cancelled':
+    case 'task_assigned':
+    case 'presence_changed':
+      return [d.agentId];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The leader loop of one ACD partition. It holds the partition lease, applies
+ * the input stream to the pure router in order, and publishes the decisions
+ * with a fenced Lua batch (so a former leader cannot publish). A standby keeps
+ * trying the lease; when it wins it restores the last snapshot and re-applies
+ * the input after it — re-deriving, not re-publishing, what was already
+ * published — and carries on.
+ */
+export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
+  const store = createAcdRedisStore(opts.redis, opts.partition);
+  const k = store.keys;
+  const ttl = opts.leaseTtlMs ?? 3000;
+  const renewEvery = opts.renewEveryMs ?? Math.floor(ttl / 3);
+  const acquireEvery = opts.acquireEveryMs ?? 250;
+  const snapshotEvery = opts.snapshotEveryMs ?? 2000;
+  const lease = createLease(opts.redis, { key: k.lease, owner: opts.owner, ttlMs: ttl });
+  const log = opts.log.child({ component: 'router', partition: opts.partition });
+
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let handle: LeaseHandle | undefined;
+  let state: RouterState | undefined;
+  let config: RouterConfig | undefined;
+  let queues: readonly Queue[] = [];
+  let cursor = '0-0';
+  let emittedUpTo = '0-0';
+  let lastRenew = 0;
+  let lastSnapshot = 0;
+  let tickPending = false;
+  let applied = 0;
+  let lastTakeoverMs: number | undefined;
+  const pendingRecords: { entry: InputEntry; decisions: readonly RouterDecision[]; configVersion: string }[] = [];
+  const touchedQueues = new Set<string>();
+
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  function applyConfig(version: string, qs: readonly Queue[], at: number): void {
+    config = createRouterConfig({ version, queues: qs });
+    queues = qs;
+    state = state ? restoreRouterState(config, exportSnapshot(state)) : createRouterState(config, at);
+  }
+
+  async function takeOver(h: LeaseHandle): Promise<void> {
+    const started = Date.now();
+    handle = h;
+    lastRenew = opts.clock.now();
+    const snap = await store.loadSnapshot();
+    state = undefined;
+    if (snap) {
+      config = createRouterConfig({ version: snap.configVersion, queues: snap.queues });
+      queues = snap.queues;
+      state = restoreRouterState(config, snap.snapshot);
+      cursor = snap.cursor;
+    } else {
+      applyConfig('0', [], opts.clock.now());
+      cursor = '0-0';
+    }
+    emittedUpTo = await store.lastEmitted();
+    // Catch up with everything after the snapshot; decisions already published are re-derived, not re-sent.
+    for (;;) {
+      const entries = await store.readAfter(cursor, 2000);
+      if (entries.length === 0) break;
+      if (!(await applyBatch(entries))) return;
+    }
+    lastTakeoverMs = Date.now() - started;
+    log.info({ token: h.token, cursor, rebuildMs: lastTakeoverMs }, 'router took the partition lease');
+  }
+
+  function stepDown(why: string): void {
+    if (handle) log.warn({ why }, 'router lost the partition lease; standing by');
+    handle = undefined;
+    state = undefined;
+  }
+
+  /** Applies entries in order, publishes what is new, records everything. False when the lease was lost. */
+  async function applyBatch(entries: InputEntry[]): Promise<boolean> {
+    if (!state || !handle) return false;
+    const batch: { entry: InputEntry; decisions: readonly RouterDecision[] }[] = [];
+    for (const entry of entries) {
+      let decisions: readonly RouterDecision[] = [];
+      if (entry.input.type === 'config') {
+        applyConfig(entry.input.version, entry.input.queues, entry.at);
+      } else {
+        if (entry.input.type === 'tick') tickPending = false;
+        decisions = route(state!, entry.input, entry.at).decisions;
+      }
+      cursor = entry.id;
+      batch.push({ entry, decisions });
+      applied++;
+    }
+    const fresh = batch.filter((b) => compareIds(b.entry.id, emittedUpTo) > 0);
+    const ops = fresh.length > 0 ? publishOps(fresh) : [];
+    if (ops.length > 0 || fresh.length > 0) {
+      const lastId = batch[batch.length - 1]!.entry.id;
+      ops.push({ op: 'set', key: k.emitted, value: lastId });
+      if (!(await store.fenced(handle.value, ops))) {
+        stepDown('fenced write refused');
+        return false;
+      }
+      emittedUpTo = lastId;
+    }
+    opts.onApplied?.(batch, fresh.length > 0);
+    for (const b of batch) pendingRecords.push({ ...b, configVersion: config?.version ?? '0' });
+    await flushRecords();
+    return true;
+  }
+
+  function publishOps(batch: { entry: InputEntry; decisions: readonly RouterDecision[] }[]): FencedOp[] {
+    const ops: FencedOp[] = [];
+    const touchedAgents = new Set<string>();
+    for (const { entry, decisions } of batch) {
+      if (entry.input.type === 'agent_presence_changed' || entry.input.type === 'agent_upserted') {
+        touchedAgents.add(entry.input.type === 'agent_upserted' ? entry.input.agent.id : entry.input.agentId);
+      }
+      if (entry.input.type === 'task_enqueued') touchedQueues.add(entry.input.task.queueId);
+      for (const d of decisions) {
+        ops.push({ op: 'xadd', key: k.decisions, fields: { ev: entry.id, d: JSON.stringify(d) }, maxlen: 100000 });
+        for (const agentId of agentOf(d)) {
+          touchedAgents.add(agentId);
+          ops.push({ op: 'xadd', key: k.agentStream(agentId), fields: { d: JSON.stringify(d) }, maxlen: 1000 });
+        }
+        if (d.kind === 'route') touchedQueues.add(d.decision.queueId);
+        if (d.kind === 'task_assigned' || d.kind === 'task_removed') {
+          const task = d.kind === 'task_removed' ? { queueId: d.queueId } : undefined;
+          const queueId = task?.queueId ?? findQueueOfDecision(batch, d.taskId);
+          const channel = findChannel(batch, d.taskId);
+          if (queueId && channel) {
+            ops.push({ op: 'lpush', key: k.waits(queueId, channel), value: JSON.stringify({ waitedMs: d.waitedMs, outcome: d.kind === 'task_assigned' ? 'answered' : 'abandoned', at: entry.at }), keep: 500 });
+          }
+        }
+      }
+    }
+    for (const agentId of touchedAgents) {
+      const v = agentView(state!, agentId);
+      if (v) ops.push({ op: 'hset', key: k.presence, field: agentId, value: JSON.stringify({ presence: v.presence, loadUnits: v.loadUnits, capacity: v.capacity, since: v.idleSince }) });
+    }
+    return ops;
+  }
+
+  // The channel and queue of a task, from this batch or the router's knowledge of it.
+  const taskMeta = new Map<string, { queueId: string; channel: string }>();
+  function remember(batch: { entry: InputEntry }[]): void {
+    for (const b of batch) if (b.entry.input.type === 'task_enqueued') taskMeta.set(b.entry.input.task.id, { queueId: b.entry.input.task.queueId, channel: b.entry.input.task.channel });
+  }
+  function findQueueOfDecision(batch: { entry: InputEntry }[], taskId: string): string | undefined {
+    remember(batch);
+    return taskMeta.get(taskId)?.queueId;
+  }
+  function findChannel(batch: { entry: InputEntry }[], taskId: string): string | undefined {
+    remember(batch);
+    return taskMeta.get(taskId)?.channel;
+  }
+
+  async function flushRecords(): Promise<void> {
+    if (pendingRecords.length === 0) return;
+    try {
+      await opts.sql.record(opts.tenantId, opts.partition, pendingRecords);
+      pendingRecords.length = 0;
+    } catch (err) {
+      // Records are idempotent; keep them and try again on the next batch.
+      if (pendingRecords.length > 50000) pendingRecords.splice(0, pendingRecords.length - 50000);
+      log.error({ err, pending: pendingRecords.length }, 'could not record routing history; will retry');
+    }
+  }
+
+  async function publishQueueViews(): Promise<void> {
+    if (!state || !handle || touchedQueues.size === 0) return;
+    const ops: FencedOp[] = [];
+    for (const q of queues) {
+      if (!touchedQueues.has(q.id)) continue;
+      const byChannel: Record<string, unknown> = {};
+      for (const c of CHANNELS) {
+        const load = queueLoad(state, q.id, c, 0);
+        if (load && (load.waiting > 0 || load.agentsServing > 0)) byChannel[c] = load;
+      }
+      ops.push({ op: 'hset', key: k.queues, field: q.id, value: JSON.stringify({ at: opts.clock.now(), channels: byChannel }) });
+    }
+    touchedQueues.clear();
+    if (ops.length > 0 && !(await store.fenced(handle.value, ops))) stepDown('fenced write refused');
+  }
+
+  async function snapshot(): Promise<void> {
+    if (!state || !handle || !config) return;
+    const body = JSON.stringify({ cursor, configVersion: config.version, queues, snapshot: exportSnapshot(state) });
+    if (!(await store.fenced(handle.value, [{ op: 'set', key: k.snapshot, value: body }]))) stepDown('fenced write refused');
+    lastSnapshot = opts.clock.now();
+  }
+
+  async function step(): Promise<void> {
+    const now = opts.clock.now();
+    if (!handle) {
+      const h = await lease.tryAcquire();
+      if (!h) {
+        await sleep(acquireEvery);
+        return;
+      }
+      await takeOver(h);
+      return;
+    }
+    if (now - lastRenew >= renewEvery) {
+      if (!(await lease.renew(handle))) {
+        stepDown('lease expired before renewal');
+        return;
+      }
+      lastRenew = now;
+    }
+    const entries = await store.readAfter(cursor, 1000, 100);
+    if (entries.length > 0) {
+      if (!(await applyBatch(entries))) return;
+    }
+    if (state && !tickPending) {
+      const due = nextDueAt(state);
+      if (due !== undefined && due <= opts.clock.now()) {
+        tickPending = true;
+        await store.append({ type: 'tick' }, opts.clock.now());
+      }
+    }
+    await publishQueueViews();
+    if (opts.clock.now() - lastSnapshot >= snapshotEvery) await snapshot();
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        while (running) {
+          try {
+            await step();
+          } catch (err) {
+            log.error({ err }, 'router step failed; retrying');
+            await sleep(200);
+          }
+        }
+      })();
+    },
+    async stop() {
+      running = false;
+      await loop;
+      if (handle) {
+        await snapshot().catch(() => undefined);
+        await lease.release(handle).catch(() => undefined);
+        handle = undefined;
+      }
+    },
+    isLeader: () => handle !== undefined,
+    stats: () => ({ leader: handle !== undefined, cursor, applied, lastTakeoverMs }),
+  };
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { estimateWait, type WaitEstimate } from '../../acd/estimate-wait.js';
+import type { Channel } from '../../domain/channel.js';
+import type { Presence } from '../../domain/presence.js';
+import { canTransitionPresence } from '../../domain/presence.js';
+import type { Task } from '../../domain/task.js';
+import type { Clock } from '../../infra/clock.js';
+import type { Redis } from '../../infra/redis.js';
+import type { RoutingConfig } from '../routing/service.js';
+import { acdErrors } from './errors.js';
+import { createAcdRedisStore, type AcdSqlStore } from './store.js';
+import './events.js';
+
+export interface AcdServiceDeps {
+  redis: Redis;
+  sql: AcdSqlStore;
+  clock: Clock;
+  tenantId: number;
+  partition: string;
+  loadConfig(): Promise<RoutingConfig>;
+}
+
+export interface NewTask {
+  id?: string;
+  queueId: string;
+  channel: Channel;
+  priority?: number;
+  requiredSkills?: { skillId: string; minLevel: number; weight?: number }[];
+  interactionId?: string;
+  preferredAgentId?: string;
+  preferredForSeconds?: number;
+}
+
+/**
+ * The ACD as the API sees it: tasks in, presence and offer answers from
+ * agents, and views of live state. Every change becomes an entry of the
+ * partition's input stream; the partition's router (whichever process holds
+ * its lease) applies them in order.
+ */
+export function createAcdService(deps: AcdServiceDeps) {
+  const store = createAcdRedisStore(deps.redis, deps.partition);
+  const k = store.keys;
+  const now = (): number => deps.clock.now();
+
+  async function knownAgent(agentId: string): Promise<boolean> {
+    return (await deps.loadConfig()).agents.some((a) => a.id === agentId);
+  }
+
+  return {
+    keys: k,
+
+    /** Writes the configuration and every agent into the input stream once per partition, before anything else. */
+    async bootstrap(): Promise<boolean> {
+      const first = await deps.redis.set(`${k.input}:bootstrapped`, String(now()), 'NX');
+      if (first !== 'OK') return false;
+      const cfg = await deps.loadConfig();
+      await store.append({ type: 'config', version: String(cfg.version), queues: cfg.queues }, now());
+      for (const agent of cfg.agents) await store.append({ type: 'agent_upserted', agent }, now());
+      return true;
+    },
+
+    /** A configuration change: a queue or calendar change reloads the router's queues; an agent change upserts it. */
+    async configChanged(what: string): Promise<void> {
+      const cfg = await deps.loadConfig();
+      const agentMatch = /^agent (\S+)$/.exec(what);
+      if (agentMatch) {
+        const agent = cfg.agents.find((a) => a.id === agentMatch[1]);
+        if (agent) await store.append({ type: 'agent_upserted', agent }, now());
+        return;
+      }
+      await store.append({ type: 'config', version: String(cfg.version), queues: cfg.queues }, now());
+    },
+
+    async enqueueTask(input: NewTask): Promise<{ task: Task; created: boolean }> {
+      const cfg = await deps.loadConfig();
+      if (!cfg.queues.some((q) => q.id === input.queueId)) throw acdErrors.unknownQueue(input.queueId);
+      const at = now();
+      const id = input.id ?? randomUUID();
+      const task: Task = {
+        id,
+        tenantId: String(deps.tenantId),
+        channel: input.channel,
+        queueId: input.queueId,
+        priority: input.priority ?? 0,
+        requiredSkills: input.requiredSkills ?? [],
+        enqueuedAt: at,
+        interactionId: input.interactionId ?? id,
+        ...(input.preferredAgentId ? { preferredAgentId: input.preferredAgentId, preferredUntil: at + (input.preferredForSeconds ?? 30) * 1000 } : {}),
+      };
+      const created = await deps.sql.insertTask({ tenantId: deps.tenantId, id, queueId: task.queueId, channel: task.channel, priority: task.priority, interactionId: task.interactionId, body: task, enqueuedAt: at });
+      if (!created) {
+        // The same request again (a retry) is answered with the task as first stored; a different one is a conflict.
+        const existing = await deps.sql.getTask(deps.tenantId, id);
+        const body = (typeof existing?.body === 'string' ? JSON.parse(existing.body) : existing?.body) as Task;
+        if (!body || body.queueId !== task.queueId || body.channel !== task.channel || body.priority !== task.priority) throw acdErrors.taskConflict(id);
+        return { task: body, created: false };
+      }
+      await store.append({ type: 'task_enqueued', task }, at);
+      return { task, created: true };
+    },
+
+    async cancelTask(id: string): Promise<void> {
+      if (!(await deps.sql.getTask(deps.tenantId, id))) throw acdErrors.taskNotFound(id);
+      await store.append({ type: 'task_cancelled', taskId: id }, now());
+    },
+
+    async getTask(id: string) {
+      const row = await deps.sql.getTask(deps.tenantId, id);
+      if (!row) throw acdErrors.taskNotFound(id);
+      return {
+        id: String(row.id),
+        queueId: String(row.queue_id),
+        channel: String(row.channel),
+        priority: Number(row.priority),
+        state: String(row.state),
+        assignedAgentId: row.assigned_agent_id == null ? null : String(row.assigned_agent_id),
+        endReason: row.end_reason == null ? null : String(row.end_reason),
+        enqueuedAt: row.enqueued_at instanceof Date ? row.enqueued_at.toISOString() : String(row.enqueued_at),
+      };
+    },
+
+    async setPresence(agentId: string, presence: Presence): Promise<void> {
+      if (!(await knownAgent(agentId))) throw acdErrors.unknownAgent(agentId);
+      const current = await store.presenceOf(agentId);
+      const from = (current?.presence ?? { kind: 'offline' }) as Presence;
+      if (!canTransitionPresence(from, presence)) throw acdErrors.badTransition(from.kind, presence.kind);
+      await store.append({ type: 'agent_presence_changed', agentId, presence }, now());
+    },
+
+    async agentState(agentId: string) {
+      if (!(await knownAgent(agentId))) throw acdErrors.unknownAgent(agentId);
+      const v = await store.presenceOf(agentId);
+      return { agentId, presence: v?.presence ?? { kind: 'offline' }, ...(v ? { loadUnits: (v as { loadUnits?: number }).loadUnits, capacity: (v as { capacity?: number }).capacity } : {}) };
+    },
+
+    /** An agent answers an offer. Offer ids end in `@agentId`, so an agent can only answer its own. */
+    async answerOffer(agentId: string, offerId: string, answer: 'accept' | 'decline'): Promise<void> {
+      if (!offerId.endsWith(`@${agentId}`)) throw acdErrors.offerNotFound(offerId);
+      await store.append(answer === 'accept' ? { type: 'offer_accepted', offerId } : { type: 'offer_declined', offerId }, now());
+    },
+
+    async releaseTask(agentId: string, taskId: string): Promise<void> {
+      const row = await deps.sql.getTask(deps.tenantId, taskId);
+      if (!row || String(row.assigned_agent_id) !== agentId) throw acdErrors.taskNotFound(taskId);
+      await store.append({ type: 'capacity_released', agentId, taskId }, now());
+    },
+
+    async estimateWait(queueId: string, channel: Channel, priority: number): Promise<WaitEstimate & { queueId: string; channel: Channel; waiting?: number }> {
+      const cfg = await deps.loadConfig();
+      if (!cfg.queues.some((q) => q.id === queueId)) throw acdErrors.unknownQueue(queueId);
+      const view = (await store.queueView(queueId)) as { channels?: Record<string, { waiting: number; ahead: number; agentsAvailable: number }> } | undefined;
+      const load = view?.channels?.[channel];
+      const samples = (await store.recentWaits(queueId, channel)) as { at: number; waitedMs: number; outcome: 'answered' | 'abandoned' }[];
+      const estimate = estimateWait({ now: now(), samples, position: load?.waiting ?? 0, agentsAvailable: load?.agentsAvailable ?? 0, priority });
+      return { queueId, channel, ...(load ? { waiting: load.waiting } : {}), ...estimate };
+    },
+
+    agentEvents: (agentId: string, after: string, count: number) => store.agentEvents(agentId, after, count),
+    agentStreamHead: (agentId: string) => store.agentStreamHead(agentId),
+  };
+}
+
+export type AcdService = ReturnType<typeof createAcdService>;

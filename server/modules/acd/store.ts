@@ -1,0 +1,253 @@
+import type { Pool } from '../../infra/mysql.js';
+import type { Redis } from '../../infra/redis.js';
+import type { RouterDecision } from '../../acd/decisions.js';
+import type { RouterEvent } from '../../acd/events.js';
+import type { RouterSnapshot } from '../../acd/snapshot.js';
+import type { Queue } from '../../domain/queue.js';
+
+/**
+ * What flows into a partition's router, in order: the router's own events plus
+ * configuration changes (carried in full, so a replay uses exactly the
+ * configuration the live router had).
+ */
+export type PartitionInput = RouterEvent | { readonly type: 'config'; readonly version: string; readonly queues: readonly Queue[] };
+
+export interface InputEntry {
+  id: string;
+  at: number;
+  input: PartitionInput;
+}
+
+export interface StoredSnapshot {
+  cursor: string;
+  configVersion: string;
+  queues: readonly Queue[];
+  snapshot: RouterSnapshot;
+}
+
+/** One write of a fenced batch: stream appends, hash fields, capped lists. */
+export type FencedOp =
+  | { op: 'xadd'; key: string; fields: Record<string, string>; maxlen: number }
+  | { op: 'hset'; key: string; field: string; value: string }
+  | { op: 'hdel'; key: string; field: string }
+  | { op: 'lpush'; key: string; value: string; keep: number }
+  | { op: 'set'; key: string; value: string };
+
+/** Applies a batch only while the caller still holds the lease (KEYS[1]) with its value (ARGV[1]). */
+const FENCED_BATCH = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ops = cjson.decode(ARGV[2])
+for _, o in ipairs(ops) do
+  local k = KEYS[o.k]
+  if o.op == 'xadd' then
+    local args = {k, 'MAXLEN', '~', o.maxlen, '*'}
+    for f, v in pairs(o.fields) do table.insert(args, f); table.insert(args, v) end
+    redis.call('XADD', unpack(args))
+  elseif o.op == 'hset' then redis.call('HSET', k, o.f, o.v)
+  elseif o.op == 'hdel' then redis.call('HDEL', k, o.f)
+  elseif o.op == 'lpush' then redis.call('LPUSH', k, o.v); redis.call('LTRIM', k, 0, o.keep - 1)
+  elseif o.op == 'set' then redis.call('SET', k, o.v)
+  end
+end
+return 1`;
+
+/** Stream ids compare as (milliseconds, sequence). */
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am - bm || (as ?? 0) - (bs ?? 0);
+}
+
+export function partitionKeys(partition: string) {
+  const p = `acd:{${partition}}`;
+  return {
+    lease: `${p}:lease`,
+    input: `${p}:in`,
+    snapshot: `${p}:snap`,
+    emitted: `${p}:emitted`,
+    decisions: `${p}:out`,
+    presence: `${p}:presence`,
+    queues: `${p}:queues`,
+    waits: (queueId: string, channel: string) => `${p}:waits:${queueId}:${channel}`,
+    agentStream: (agentId: string) => `${p}:agent:${agentId}`,
+  };
+}
+
+export type PartitionKeys = ReturnType<typeof partitionKeys>;
+
+/** Redis side of a partition: the input log, snapshots, fenced output and the live views. */
+export function createAcdRedisStore(redis: Redis, partition: string) {
+  const keys = partitionKeys(partition);
+  return {
+    keys,
+    async append(input: PartitionInput, at: number): Promise<string> {
+      return (await redis.xadd(keys.input, 'MAXLEN', '~', '1000000', '*', 'at', String(at), 'e', JSON.stringify(input))) as string;
+    },
+    async readAfter(cursor: string, count: number, blockMs?: number): Promise<InputEntry[]> {
+      const res = blockMs
+        ? await redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', keys.input, cursor)
+        : await redis.xread('COUNT', count, 'STREAMS', keys.input, cursor);
+      if (!res) return [];
+      const entries = res[0]?.[1] ?? [];
+      return entries.map(([id, fields]) => {
+        const f: Record<string, string> = {};
+        for (let i = 0; i < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+        return { id, at: Number(f.at), input: JSON.parse(f.e ?? 'null') as PartitionInput };
+      });
+    },
+    async loadSnapshot(): Promise<StoredSnapshot | undefined> {
+      const raw = await redis.get(keys.snapshot);
+      return raw ? (JSON.parse(raw) as StoredSnapshot) : undefined;
+    },
+    async lastEmitted(): Promise<string> {
+      return (await redis.get(keys.emitted)) ?? '0-0';
+    },
+    /** Runs the ops only if `leaseValue` still holds the lease; false means we lost it. */
+    async fenced(leaseValue: string, ops: FencedOp[]): Promise<boolean> {
+      const keyList: string[] = [keys.lease];
+      const index = new Map<string, number>([[keys.lease, 1]]);
+      const k = (key: string): number => {
+        let i = index.get(key);
+        if (i === undefined) {
+          keyList.push(key);
+          i = keyList.length;
+          index.set(key, i);
+        }
+        return i;
+      };
+      const encoded = ops.map((o) => {
+        switch (o.op) {
+          case 'xadd':
+            return { op: 'xadd', k: k(o.key), fields: o.fields, maxlen: o.maxlen };
+          case 'hset':
+            return { op: 'hset', k: k(o.key), f: o.field, v: o.value };
+          case 'hdel':
+            return { op: 'hdel', k: k(o.key), f: o.field };
+          case 'lpush':
+            return { op: 'lpush', k: k(o.key), v: o.value, keep: o.keep };
+          case 'set':
+            return { op: 'set', k: k(o.key), v: o.value };
+        }
+      });
+      const r = await redis.eval(FENCED_BATCH, keyList.length, ...keyList, leaseValue, JSON.stringify(encoded));
+      return Number(r) === 1;
+    },
+    async presenceOf(agentId: string): Promise<{ presence: { kind: string; reason?: string; until?: number }; since: number } | undefined> {
+      const raw = await redis.hget(keys.presence, agentId);
+      return raw ? JSON.parse(raw) : undefined;
+    },
+    async queueView(queueId: string): Promise<Record<string, unknown> | undefined> {
+      const raw = await redis.hget(keys.queues, queueId);
+      return raw ? JSON.parse(raw) : undefined;
+    },
+    async recentWaits(queueId: string, channel: string): Promise<{ waitedMs: number; outcome: 'answered' | 'abandoned' }[]> {
+      return (await redis.lrange(keys.waits(queueId, channel), 0, 499)).map((s) => JSON.parse(s));
+    },
+    async agentEvents(agentId: string, after: string, count: number): Promise<{ id: string; event: unknown }[]> {
+      const res = await redis.xrange(keys.agentStream(agentId), `(${after}`, '+', 'COUNT', count);
+      return res.map(([id, fields]) => ({ id, event: JSON.parse(fields[1] ?? 'null') }));
+    },
+    async agentStreamHead(agentId: string): Promise<string | undefined> {
+      const res = await redis.xrevrange(keys.agentStream(agentId), '+', '-', 'COUNT', 1);
+      return res[0]?.[0];
+    },
+  };
+}
+
+export type AcdRedisStore = ReturnType<typeof createAcdRedisStore>;
+
+/** Durable records of routing in MariaDB. Every write is idempotent (replays after a takeover repeat them). */
+export function createAcdSqlStore(pool: Pool) {
+  return {
+    async insertTask(t: { tenantId: number; id: string; queueId: string; channel: string; priority: number; interactionId: string; body: unknown; enqueuedAt: number }): Promise<boolean> {
+      const [res] = (await pool.query(
+        'INSERT IGNORE INTO tasks (tenant_id, id, queue_id, channel, priority, interaction_id, body, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [t.tenantId, t.id, t.queueId, t.channel, t.priority, t.interactionId, JSON.stringify(t.body), 'queued', new Date(t.enqueuedAt)],
+      )) as unknown as [{ affectedRows: number }];
+      return res.affectedRows === 1;
+    },
+    async getTask(tenantId: number, id: string): Promise<Record<string, unknown> | undefined> {
+      const [rows] = (await pool.query('SELECT * FROM tasks WHERE tenant_id = ? AND id = ?', [tenantId, id])) as unknown as [Record<string, unknown>[]];
+      return rows[0];
+    },
+    async getOffer(tenantId: number, id: string): Promise<Record<string, unknown> | undefined> {
+      const [rows] = (await pool.query('SELECT * FROM offers WHERE tenant_id = ? AND id = ?', [tenantId, id])) as unknown as [Record<string, unknown>[]];
+      return rows[0];
+    },
+    /** Records a batch of consumed events and their decisions. */
+    async record(tenantId: number, partition: string, batch: { entry: InputEntry; decisions: readonly RouterDecision[]; configVersion: string }[]): Promise<void> {
+      if (batch.length === 0) return;
+      const conn = await pool.getConnection();
+      try {
+        await conn.beginTransaction();
+        await conn.query('INSERT IGNORE INTO routing_events (tenant_id, partition_key, event_id, at_ms, body) VALUES ?', [
+          batch.map((b) => [tenantId, partition, b.entry.id, b.entry.at, JSON.stringify(b.entry.input)]),
+        ]);
+        const decisionRows: unknown[][] = [];
+        for (const b of batch) {
+          b.decisions.forEach((d, idx) => {
+            const taskId = 'taskId' in d ? d.taskId : d.kind === 'route' ? d.decision.taskId : null;
+            decisionRows.push([tenantId, new Date(b.entry.at), partition, b.entry.id, idx, taskId, d.kind, b.configVersion, JSON.stringify(d)]);
+          });
+          for (const d of b.decisions) {
+            if (d.kind === 'route') {
+              for (const o of d.offers) {
+                await conn.query(
+                  'INSERT IGNORE INTO offers (tenant_id, id, task_id, agent_id, offered_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+                  [tenantId, o.id, o.taskId, o.agentId, new Date(o.createdAt), new Date(o.expiresAt)],
+                );
+              }
+              await conn.query("UPDATE tasks SET state = 'offered' WHERE tenant_id = ? AND id = ? AND state = 'queued'", [tenantId, d.decision.taskId]);
+            } else if (d.kind === 'offer_cancelled') {
+              await conn.query('UPDATE offers SET outcome = ?, outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL', [
+                d.reason === 'timed_out' ? 'timed_out' : 'cancelled', new Date(b.entry.at), tenantId, d.offerId,
+              ]);
+            } else if (d.kind === 'task_assigned') {
+              await conn.query("UPDATE offers SET outcome = 'accepted', outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL", [new Date(b.entry.at), tenantId, d.offerId]);
+              await conn.query("UPDATE tasks SET state = 'assigned', assigned_agent_id = ? WHERE tenant_id = ? AND id = ?", [d.agentId, tenantId, d.taskId]);
+            } else if (d.kind === 'task_requeued') {
+              await conn.query("UPDATE tasks SET state = 'queued' WHERE tenant_id = ? AND id = ? AND state <> 'ended'", [tenantId, d.taskId]);
+            } else if (d.kind === 'task_removed') {
+              await conn.query("UPDATE tasks SET state = 'ended', ended_at = ?, end_reason = ? WHERE tenant_id = ? AND id = ?", [new Date(b.entry.at), d.reason, tenantId, d.taskId]);
+            } else if (d.kind === 'task_overflowed') {
+              await conn.query('UPDATE tasks SET queue_id = ? WHERE tenant_id = ? AND id = ?', [d.toQueueId, tenantId, d.taskId]);
+            }
+          }
+          if (b.entry.input.type === 'offer_declined') {
+            await conn.query("UPDATE offers SET outcome = 'declined', outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL", [new Date(b.entry.at), tenantId, b.entry.input.offerId]);
+          }
+          if (b.entry.input.type === 'capacity_released') {
+            await conn.query("UPDATE tasks SET state = 'ended', ended_at = ?, end_reason = COALESCE(end_reason, 'completed') WHERE tenant_id = ? AND id = ?", [new Date(b.entry.at), tenantId, b.entry.input.taskId]);
+          }
+        }
+        if (decisionRows.length > 0) {
+          await conn.query('INSERT IGNORE INTO route_decisions (tenant_id, decided_at, partition_key, event_id, idx, task_id, kind, config_version, body) VALUES ?', [decisionRows]);
+        }
+        await conn.commit();
+      } catch (e) {
+        await conn.rollback().catch(() => undefined);
+        throw e;
+      } finally {
+        conn.release();
+      }
+    },
+    async eventsBetween(tenantId: number, partition: string, fromMs: number, toMs: number): Promise<InputEntry[]> {
+      const [rows] = (await pool.query(
+        'SELECT event_id, at_ms, body FROM routing_events WHERE tenant_id = ? AND partition_key = ? AND at_ms BETWEEN ? AND ? ORDER BY at_ms, event_id',
+        [tenantId, partition, fromMs, toMs],
+      )) as unknown as [{ event_id: string; at_ms: number; body: unknown }[]];
+      return rows
+        .map((r) => ({ id: r.event_id, at: Number(r.at_ms), input: (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as PartitionInput }))
+        .sort((a, b) => compareIds(a.id, b.id));
+    },
+    async decisionsBetween(tenantId: number, partition: string, fromMs: number, toMs: number): Promise<{ eventId: string; decision: RouterDecision }[]> {
+      const [rows] = (await pool.query(
+        'SELECT event_id, idx, body FROM route_decisions WHERE tenant_id = ? AND partition_key = ? AND decided_at BETWEEN ? AND ? ORDER BY id',
+        [tenantId, partition, new Date(fromMs), new Date(toMs)],
+      )) as unknown as [{ event_id: string; idx: number; body: unknown }[]];
+      return rows.map((r) => ({ eventId: r.event_id, decision: (typeof r.body === 'string' ? JSON.parse(r.body) : r.body) as RouterDecision }));
+    },
+  };
+}
+
+export type AcdSqlStore = ReturnType<typeof createAcdSqlStore>;

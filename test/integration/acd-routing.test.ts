@@ -1,0 +1,69 @@
+import t from 'tap';
+import { bearer, buildTestApp, eventually, loginAs } from '../helpers/app.js';
+
+t.test('a task is routed to a ready agent, accepted, and released, all through the API', async (t) => {
+  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' });
+  const admin = await loginAs(app, ['admin']);
+  const agentLogin = await loginAs(app, ['agent']);
+  const H = bearer(admin.token);
+  const A = bearer(agentLogin.token);
+  const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: H, payload });
+  t.equal((await put('/v1/skills/billing', { name: 'Billing' })).statusCode, 201);
+  t.equal((await put('/v1/queues/support', { name: 'Support', strategy: 'longest_idle', skills: [{ skillId: 'billing', minLevel: 3 }], serviceLevel: { percent: 80, withinSeconds: 20 } })).statusCode, 201);
+  t.equal((await put('/v1/agents/ana', { name: 'Ana', userId: agentLogin.user.id, skills: [{ skillId: 'billing', level: 5 }] })).statusCode, 201);
+  t.equal((await put('/v1/agents/bob', { name: 'Bob', skills: [{ skillId: 'billing', level: 9 }] })).statusCode, 201);
+
+  await eventually(async () => app.router?.isLeader(), 5000);
+
+  // Ana logs in; she may not change Bob's presence.
+  const ready = await app.inject({ method: 'PUT', url: '/v1/agents/ana/presence', headers: A, payload: { kind: 'ready' } });
+  t.equal(ready.statusCode, 202, ready.body);
+  const notHers = await app.inject({ method: 'PUT', url: '/v1/agents/bob/presence', headers: A, payload: { kind: 'ready' } });
+  t.equal(notHers.statusCode, 403);
+  t.equal(notHers.json().code, 'not_your_agent');
+  const noReason = await app.inject({ method: 'PUT', url: '/v1/agents/ana/presence', headers: A, payload: { kind: 'not_ready' } });
+  t.equal(noReason.statusCode, 400, 'not_ready needs a reason');
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/agents/ana/state', headers: A })).json().presence.kind === 'ready', 5000);
+
+  const task = await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id: 'call-1', queueId: 'support', channel: 'voice' } });
+  t.equal(task.statusCode, 201, task.body);
+  const retry = await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id: 'call-1', queueId: 'support', channel: 'voice' } });
+  t.equal(retry.statusCode, 200, 'the same task again is a harmless retry');
+  const clash = await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id: 'call-1', queueId: 'support', channel: 'chat' } });
+  t.equal(clash.statusCode, 409);
+  t.equal(clash.json().code, 'task_exists');
+  const badQueue = await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { queueId: 'nope', channel: 'voice' } });
+  t.equal(badQueue.statusCode, 400);
+  t.equal(badQueue.json().details.field, 'body.queueId');
+
+  // The offer reaches Ana's event stream (Bob is offline, so only Ana can get it).
+  const offer = await eventually(async () => {
+    const r = await app.inject({ method: 'GET', url: '/v1/agents/ana/events', headers: A });
+    return r.json().items.map((i: { event: { kind: string; offers?: { id: string; taskId: string }[] } }) => i.event).find((e: { kind: string }) => e.kind === 'route');
+  }, 5000);
+  t.equal(offer.offers[0].taskId, 'call-1');
+  t.match(offer.decision, { taskId: 'call-1' }, 'the route decision carries its audit');
+
+  const wrongOffer = await app.inject({ method: 'POST', url: `/v1/agents/ana/offers/${encodeURIComponent('x@bob')}/accept`, headers: A });
+  t.equal(wrongOffer.statusCode, 404);
+  const acc = await app.inject({ method: 'POST', url: `/v1/agents/ana/offers/${encodeURIComponent(offer.offers[0].id)}/accept`, headers: A });
+  t.equal(acc.statusCode, 202);
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/tasks/call-1', headers: H })).json().state === 'assigned', 5000);
+  const got = await app.inject({ method: 'GET', url: '/v1/tasks/call-1', headers: H });
+  t.equal(got.json().assignedAgentId, 'ana');
+
+  const rel = await app.inject({ method: 'POST', url: '/v1/agents/ana/tasks/call-1/release', headers: A });
+  t.equal(rel.statusCode, 202);
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/tasks/call-1', headers: H })).json().state === 'ended', 5000);
+
+  const [decisions] = (await app.mysql.query("SELECT kind FROM route_decisions WHERE task_id = 'call-1' ORDER BY id")) as unknown as [{ kind: string }[]];
+  t.same(decisions.map((d) => d.kind), ['route', 'task_assigned'], 'the decisions are on record');
+  const [offers] = (await app.mysql.query("SELECT agent_id, outcome FROM offers WHERE task_id = 'call-1'")) as unknown as [{ agent_id: string; outcome: string }[]];
+  t.same(offers, [{ agent_id: 'ana', outcome: 'accepted' }]);
+
+  const ewt = await app.inject({ method: 'GET', url: '/v1/queues/support/estimated-wait?channel=voice', headers: A });
+  t.equal(ewt.statusCode, 200, ewt.body);
+  t.ok(['agent_available', 'throughput', 'history', 'none'].includes(ewt.json().basis));
+  const badEwt = await app.inject({ method: 'GET', url: '/v1/queues/support/estimated-wait?channel=fax', headers: A });
+  t.equal(badEwt.statusCode, 400);
+});
