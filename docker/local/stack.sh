@@ -43,7 +43,8 @@
 #
 # Output: `up` prints the path of the instance's env file on stdout
 # ($IPCC_STACK_DIR/instances/NAME/env, KEY=VALUE lines: IPCC_ARI_URL, IPCC_ARI_USER,
-# IPCC_ARI_PASSWORD, IPCC_SIP_HOST, IPCC_SIP_PORT, IPCC_STACK_ROOT, ...). Progress goes to stderr.
+# IPCC_ARI_PASSWORD, IPCC_SIP_HOST, IPCC_SIP_PORT, IPCC_STACK_ROOT, ..., and IPCC_ASTERISK_SERVERS
+# as the server's config reads it). Progress goes to stderr.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -414,7 +415,22 @@ IPCC_RTP_START=${rtp_start:-$d_rtp_start}
 IPCC_RTP_END=${rtp_end:-$d_rtp_end}
 IPCC_TEST_CALLER_IP=${test_ip:-127.0.0.2}
 EOF
+  # The same server in the form the IPCC server's config reads (NAME=URL with credentials).
+  printf 'IPCC_ASTERISK_SERVERS=%s=http://%s:%s@127.0.0.1:%s\n' "$name" "$(urlencode "${ari_user:-ipcc}")" \
+    "$(urlencode "${ari_password:-ipcc-dev-$name}")" "${ari_port:-$d_ari}" >>"$tmp_env"
   mv "$tmp_env" "$env_file"
+}
+
+urlencode() {
+  local s=$1 encoded='' c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    case $c in
+      [A-Za-z0-9._~-]) encoded+=$c ;;
+      *) encoded+=$(printf '%%%02X' "'$c") ;;
+    esac
+  done
+  printf '%s' "$encoded"
 }
 
 # Render our Asterisk config for an instance into its etc directory inside the root.

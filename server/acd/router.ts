@@ -92,7 +92,9 @@ export function nextDueAt(state: RouterState): number | undefined {
 
 function settle(s: StateImpl): void {
   if (s.touchedAgents.size > 0) {
-    let agents = [...s.touchedAgents].filter((a) => a.availMask !== 0).sort((x, y) => idCmp(x.id, y.id));
+    let agents: AgentRt[] = [];
+    for (const a of s.touchedAgents) if (a.availMask !== 0) agents.push(a);
+    if (agents.length > 1) agents.sort((x, y) => idCmp(x.id, y.id));
     s.touchedAgents.clear();
     while (agents.length > 0) {
       let bestPick: ReturnType<typeof bestTaskFor>;
@@ -105,15 +107,16 @@ function settle(s: StateImpl): void {
       const ok = routeTask(s, bestPick.task, 'agent_available', 'agent_picks_task', bestPick.audit, bestPick.considered);
       // Cannot fail (the picking agent is available and eligible); guard against looping if it ever did.
       if (!ok) break;
-      agents = agents.filter((a) => a.availMask !== 0);
+      if (agents.some((a) => a.availMask === 0)) agents = agents.filter((a) => a.availMask !== 0);
     }
     // Agents that only gained room during this phase have been handled by it or have nothing to take.
     s.touchedAgents.clear();
   }
   if (s.touchedTasks.size > 0) {
-    const tasks = [...s.touchedTasks].filter(([t]) => t.status === 'queued' && s.tasks.get(t.id) === t);
+    const tasks: [TaskRt, RouteTrigger][] = [];
+    for (const e of s.touchedTasks) if (e[0].status === 'queued' && s.tasks.get(e[0].id) === e[0]) tasks.push(e);
     s.touchedTasks.clear();
-    tasks.sort((x, y) => taskCmp(x[0], y[0]));
+    if (tasks.length > 1) tasks.sort((x, y) => taskCmp(x[0], y[0]));
     for (const [t, trigger] of tasks) {
       if (t.status === 'queued') routeTask(s, t, trigger, 'task_picks_agent');
     }

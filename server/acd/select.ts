@@ -94,6 +94,11 @@ export function routeTask(
         k1 = a.load > 0 ? 1 : 0;
         score = now - a.idleSince;
     }
+    // Most candidates lose to the current worst kept entry: skip them before allocating.
+    if (top.length === limit) {
+      const w = top[limit - 1]!;
+      if (k1 > w.k1 || (k1 === w.k1 && (k2 > w.k2 || (k2 === w.k2 && a.id > w.a.id)))) return;
+    }
     keepTop(top, limit, { a, k1, k2, score });
   };
 

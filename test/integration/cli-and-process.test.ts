@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import t from 'tap';
 import { dropDatabase } from '../../server/infra/mysql.js';
 import { MYSQL_BASE, REDIS_URL, deleteKeys, eventually, uniqueId } from '../helpers/app.js';
+import { freePort } from '../helpers/server-process.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -30,16 +30,6 @@ function run(args: string[], env: Record<string, string>, input?: string, timeou
       resolve({ code, signal, stdout, stderr });
     });
     child.stdin.end(input ?? '');
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
   });
 }
 

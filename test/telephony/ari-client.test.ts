@@ -79,6 +79,34 @@ t.test('given a running Asterisk', async (t) => {
     t.equal((b.error as AppError).code, ARI_ERROR.authFailed, 'the bad client fails on its own');
   });
 
+  await t.test('when an agent endpoint is pushed over ARI then Asterisk serves it, and deleting it removes it', async (t) => {
+    const client = clientFor(asterisk);
+    t.teardown(() => client.stop());
+    const id = uniqueName('agent');
+    t.teardown(async () => {
+      for (const type of ['endpoint', 'aor', 'auth']) await client.asterisk.deleteObject('res_pjsip', type, id).catch(() => undefined);
+    });
+    await client.asterisk.putObject('res_pjsip', 'auth', id, [
+      { attribute: 'auth_type', value: 'userpass' },
+      { attribute: 'username', value: id },
+      { attribute: 'password', value: 'agent-secret' },
+    ]);
+    await client.asterisk.putObject('res_pjsip', 'aor', id, [{ attribute: 'max_contacts', value: '1' }]);
+    const fields = await client.asterisk.putObject('res_pjsip', 'endpoint', id, [
+      { attribute: 'auth', value: id },
+      { attribute: 'aors', value: id },
+      { attribute: 'context', value: 'ipcc-inbound' },
+      { attribute: 'disallow', value: 'all' },
+      { attribute: 'allow', value: 'ulaw' },
+    ]);
+    t.ok(fields.some((f) => f.attribute === 'aors' && f.value === id), 'Asterisk echoes the stored endpoint');
+    const endpoint = await client.request<{ technology: string; resource: string }>('GET', `/endpoints/PJSIP/${id}`);
+    t.same([endpoint.technology, endpoint.resource], ['PJSIP', id], 'the endpoint exists (sorcery maps it to astdb)');
+    await client.asterisk.deleteObject('res_pjsip', 'endpoint', id);
+    const { error } = await timed(client.request('GET', `/endpoints/PJSIP/${id}`));
+    t.equal((error as AppError).kind, 'not_found', 'gone after delete');
+  });
+
   await t.test('when the client starts then it reports up only once its app is registered', async (t) => {
     const client = clientFor(asterisk);
     t.teardown(() => client.stop());
