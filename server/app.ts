@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import { agentStreamRoutes } from './realtime/agent-stream.js';
+import { assertActsFor } from './modules/acd/routes.js';
 import type { Config } from '../config/index.js';
 import { createAuditLog } from './infra/audit.js';
 import { systemClock, type Clock } from './infra/clock.js';
@@ -119,6 +122,21 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     if (tenantId !== app.tenantId) return;
     acd.configChanged(what).catch((err: unknown) => app.log.error({ err, what }, 'could not hand a configuration change to the router'));
   });
+  // The partition's input stream starts with the configuration. Redis may be down at start-up:
+  // the server still starts (and /readyz says why it is not ready); this retries until it works.
+  let bootstrapTimer: NodeJS.Timeout | undefined;
+  let closing = false;
+  const bootstrapInBackground = (): void => {
+    acd.bootstrap().catch((err: unknown) => {
+      if (closing) return;
+      app.log.warn({ err: (err as Error).message }, 'ACD bootstrap failed; retrying');
+      bootstrapTimer = setTimeout(bootstrapInBackground, 1000);
+    });
+  };
+  app.addHook('onClose', async () => {
+    closing = true;
+    clearTimeout(bootstrapTimer);
+  });
   if (config.router.enabled) {
     const routerRedis = app.redis.duplicate();
     const runner = createRouterRunner({
@@ -128,7 +146,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     });
     app.decorate('router', runner);
     app.addHook('onReady', async () => {
-      await acd.bootstrap();
+      bootstrapInBackground();
       runner.start();
     });
     app.addHook('onClose', async () => {
@@ -136,12 +154,12 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
       routerRedis.disconnect();
     });
   } else {
-    app.addHook('onReady', async () => {
-      await acd.bootstrap();
-    });
+    app.addHook('onReady', async () => bootstrapInBackground());
   }
   const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
 
+  // Before access control: its hook marks upgrade requests so a refused upgrade's socket is closed.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(accessPlugin, { authenticate: auth.authenticate, authorize: auth.authorize });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
@@ -150,5 +168,11 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(userRoutes, { service: users });
   await app.register(routingRoutes, { service: routing });
   await app.register(acdRoutes, { service: acd, routing });
+  await app.register(agentStreamRoutes, {
+    redis: app.redis,
+    streamKey: (agentId) => acd.keys.agentStream(agentId),
+    state: (agentId) => acd.agentState(agentId),
+    authorize: (request, agentId) => assertActsFor(routing, app.tenantId, request, agentId),
+  });
   return app;
 }

@@ -10,7 +10,7 @@ import { clearBit, setBit } from './bitset.js';
 import type { RouterConfig } from './config.js';
 import type { RouterDecision, TaskRemovedReason } from './decisions.js';
 import type { RouterEvent, RouterEventType } from './events.js';
-import { bestTaskFor, routeTask } from './select.js';
+import { bestTaskFor, hasCandidate, routeTask } from './select.js';
 import type { AgentRt, OfferRt, QueueRt, RouterState, StateImpl, TaskRt, Timer } from './state.js';
 import {
   TIMER_EXCLUSION,
@@ -26,6 +26,7 @@ import {
   newTaskRt,
   opaque,
   placeTask,
+  preferenceActive,
   pushTimer,
   refreshAvailability,
   scheduleQueueTimers,
@@ -62,13 +63,16 @@ export function createRouterState(config: RouterConfig, now: number): RouterStat
  */
 export function route(state: RouterState, event: RouterEvent, now: number): RouteResult {
   const s = impl(state);
+  if (s.dirty) {
+    // After a restore, at the snapshot's own time: finish matching a snapshot taken mid-way
+    // (e.g. by a crash). A consistent snapshot has no routable task, so the run continues
+    // exactly as the original would have.
+    s.dirty = false;
+    for (const t of s.tasks.values()) if (t.status === 'queued' && hasCandidate(s, t)) s.touchedTasks.set(t, 'rebuild');
+  }
   if (now > s.now) s.now = now;
   const out: RouterDecision[] = [];
   s.out = out;
-  if (s.dirty) {
-    s.dirty = false;
-    for (const t of s.tasks.values()) if (t.status === 'queued') s.touchedTasks.set(t, 'rebuild');
-  }
   fireDueTimers(s);
   applyEvent(s, event);
   fireDueTimers(s);
@@ -90,38 +94,53 @@ export function nextDueAt(state: RouterState): number | undefined {
 
 // ---------------------------------------------------------------- matching
 
+/*
+ * Matching to quiescence. Candidates are the tasks that became routable in
+ * this call and, for each agent that gained room, the best task it could
+ * take. The best-ranked candidate goes first and picks its agent(s) by its
+ * queue's strategy among all available eligible agents; repeat until no
+ * candidate is left. Taking candidates in global rank order is what keeps
+ * the aging bound: a task is never served while a better-ranked one that
+ * the same agent could take still waits.
+ */
 function settle(s: StateImpl): void {
-  if (s.touchedAgents.size > 0) {
-    let agents: AgentRt[] = [];
-    for (const a of s.touchedAgents) if (a.availMask !== 0) agents.push(a);
-    if (agents.length > 1) agents.sort((x, y) => idCmp(x.id, y.id));
-    s.touchedAgents.clear();
-    while (agents.length > 0) {
-      let bestPick: ReturnType<typeof bestTaskFor>;
-      for (const a of agents) {
-        const pick = bestTaskFor(s, a, s.config.auditTopK > 0);
-        if (pick !== undefined && (bestPick === undefined || taskCmp(pick.task, bestPick.task) < 0)) bestPick = pick;
-      }
-      if (bestPick === undefined) break;
-      s.touchedTasks.delete(bestPick.task);
-      const ok = routeTask(s, bestPick.task, 'agent_available', 'agent_picks_task', bestPick.audit, bestPick.considered);
-      // Cannot fail (the picking agent is available and eligible); guard against looping if it ever did.
-      if (!ok) break;
-      if (agents.some((a) => a.availMask === 0)) agents = agents.filter((a) => a.availMask !== 0);
-    }
-    // Agents that only gained room during this phase have been handled by it or have nothing to take.
-    s.touchedAgents.clear();
-  }
-  if (s.touchedTasks.size > 0) {
-    const tasks: [TaskRt, RouteTrigger][] = [];
-    for (const e of s.touchedTasks) if (e[0].status === 'queued' && s.tasks.get(e[0].id) === e[0]) tasks.push(e);
-    s.touchedTasks.clear();
-    if (tasks.length > 1) tasks.sort((x, y) => taskCmp(x[0], y[0]));
-    for (const [t, trigger] of tasks) {
-      if (t.status === 'queued') routeTask(s, t, trigger, 'task_picks_agent');
-    }
-  }
+  if (s.touchedAgents.size === 0 && s.touchedTasks.size === 0) return;
+  let agents: AgentRt[] = [];
+  for (const a of s.touchedAgents) if (a.availMask !== 0) agents.push(a);
+  if (agents.length > 1) agents.sort((x, y) => idCmp(x.id, y.id));
   s.touchedAgents.clear();
+  const tasks: [TaskRt, RouteTrigger][] = [];
+  for (const e of s.touchedTasks) tasks.push(e);
+  s.touchedTasks.clear();
+  if (tasks.length > 1) tasks.sort((x, y) => taskCmp(x[0], y[0]));
+  let ti = 0;
+  for (;;) {
+    while (ti < tasks.length && (tasks[ti]![0].status !== 'queued' || s.tasks.get(tasks[ti]![0].id) !== tasks[ti]![0])) ti++;
+    let bestPick: ReturnType<typeof bestTaskFor>;
+    let picker: AgentRt | undefined;
+    for (const a of agents) {
+      const pick = bestTaskFor(s, a, s.config.auditTopK > 0);
+      if (pick !== undefined && (bestPick === undefined || taskCmp(pick.task, bestPick.task) < 0)) {
+        bestPick = pick;
+        picker = a;
+      }
+    }
+    const next = tasks[ti];
+    if (next !== undefined && (bestPick === undefined || taskCmp(next[0], bestPick.task) <= 0)) {
+      routeTask(s, next[0], next[1], 'task_picks_agent');
+      ti++;
+    } else if (bestPick !== undefined) {
+      const ok = routeTask(s, bestPick.task, 'agent_available', 'agent_picks_task', bestPick.audit, bestPick.considered);
+      // Cannot fail (the picking agent is available and eligible); never loop on it if it did.
+      if (!ok) agents = agents.filter((a) => a !== picker);
+    } else {
+      break;
+    }
+    if (agents.some((a) => a.availMask === 0)) agents = agents.filter((a) => a.availMask !== 0);
+  }
+  // Reservations made here only take room away; nothing gained room during matching.
+  s.touchedAgents.clear();
+  s.touchedTasks.clear();
 }
 
 const touchTask = (s: StateImpl, t: TaskRt, trigger: RouteTrigger): void => {
@@ -145,10 +164,28 @@ function applyEvent(s: StateImpl, ev: RouterEvent): void {
       const err = validateAgent(ev.agent);
       if (err !== undefined) return reject(s, ev.type, err.code, err.message);
       const prev = s.agents.get(ev.agent.id);
+      const tenantBefore = prev?.tenantId;
       if (prev !== undefined && prev.tenantId !== ev.agent.tenantId && (prev.pending.size > 0 || prev.active.size > 0)) {
         return reject(s, ev.type, 'agent.tenant_change', `agent ${ev.agent.id} has work and cannot change tenant`);
       }
-      upsertAgentProfile(s, ev.agent);
+      const a = upsertAgentProfile(s, ev.agent);
+      // New skills or groups can make waiting tasks eligible without changing availability.
+      if (a.availMask !== 0) s.touchedAgents.add(a);
+      // A preference holds only within the tenant (see preferenceActive): when that changes,
+      // tasks preferring this agent move between its list and their buckets. A new agent can
+      // only have tasks parked in its list; a tenant change (rare) needs a scan.
+      const affected =
+        prev === undefined
+          ? [...(s.preferred.get(a.id) ?? [])]
+          : tenantBefore !== a.tenantId
+            ? [...s.tasks.values()].filter((t) => t.status === 'queued' && t.task.preferredAgentId === a.id)
+            : [];
+      for (const t of affected) {
+        if (t.inPreferredList === preferenceActive(s, t)) continue;
+        unplaceTask(s, t);
+        placeTask(s, t);
+        touchTask(s, t, 'preference_expired');
+      }
       return;
     }
     case 'agent_presence_changed': {
@@ -220,7 +257,7 @@ function enqueue(s: StateImpl, ev: Extract<RouterEvent, { type: 'task_enqueued' 
   s.tasks.set(t.id, t);
   scheduleQueueTimers(s, t);
   if (task.preferredAgentId !== undefined && task.preferredUntil! > s.now) {
-    pushTimer(s, task.preferredUntil!, TIMER_PREFERENCE, t.id);
+    pushTimer(s, task.preferredUntil!, TIMER_PREFERENCE, t);
   }
   placeTask(s, t);
   touchTask(s, t, 'task_enqueued');
@@ -253,7 +290,7 @@ function setPresence(s: StateImpl, a: AgentRt, p: Presence): void {
     a.idleSince = s.now;
     a.misses = 0;
   }
-  if (p.kind === 'wrap_up') pushTimer(s, p.until, TIMER_WRAP_UP, a.id);
+  if (p.kind === 'wrap_up') pushTimer(s, p.until, TIMER_WRAP_UP, a);
   if (wasReady && p.kind !== 'ready') {
     const pending = byOfferId(a.pending.values());
     for (const o of pending) {
@@ -306,7 +343,7 @@ function offerFailed(s: StateImpl, o: OfferRt, reason: 'declined' | 'timed_out')
     const until = s.now + s.config.declineCooldownMs;
     t.excluded ??= new Map();
     t.excluded.set(agentId, until);
-    pushTimer(s, until, TIMER_EXCLUSION, t.id);
+    pushTimer(s, until, TIMER_EXCLUSION, t);
   }
   if (t.task.preferredAgentId === agentId) t.preferenceDropped = true;
   if (t.offers.length === 0) requeue(s, t, reason);
@@ -319,8 +356,9 @@ function missed(s: StateImpl, o: OfferRt): void {
   const limit = s.config.ronaAfterMisses;
   if (limit > 0 && a.misses >= limit && a.presence.kind === 'ready') {
     const p: Presence = { kind: 'not_ready', reason: 'rona' };
-    setPresence(s, a, p);
+    // The cause before its effects (withdrawn offers of this agent).
     s.out.push({ kind: 'presence_changed', agentId: a.id, presence: p, cause: 'rona' });
+    setPresence(s, a, p);
   }
 }
 
@@ -367,24 +405,28 @@ function moveToQueue(s: StateImpl, t: TaskRt, target: QueueRt): void {
 
 // ---------------------------------------------------------------- timers
 
+/** False only for timers that can never matter again (dropping them early is then harmless). */
 function timerLive(s: StateImpl, tm: Timer): boolean {
   switch (tm.kind) {
     case TIMER_OFFER:
-      return s.offers.has(tm.id);
+      return s.offers.get(tm.id) === tm.ref;
     case TIMER_WRAP_UP: {
-      const p = s.agents.get(tm.id)?.presence;
-      return p !== undefined && p.kind === 'wrap_up' && p.until === tm.at;
+      const a = s.agents.get(tm.id);
+      return a === tm.ref && a.presence.kind === 'wrap_up' && a.presence.until === tm.at;
     }
     case TIMER_PREFERENCE: {
+      // An offered task can come back to its preferred agent's list: only its end or assignment ends this timer.
       const t = s.tasks.get(tm.id);
-      return t !== undefined && t.inPreferredList;
+      return t === tm.ref && t.status !== 'assigned';
     }
-    case TIMER_EXCLUSION:
-      return s.tasks.get(tm.id)?.excluded !== undefined;
+    case TIMER_EXCLUSION: {
+      const t = s.tasks.get(tm.id);
+      return t === tm.ref && t.excluded !== undefined;
+    }
     case TIMER_RELAX:
     case TIMER_MAX_WAIT: {
       const t = s.tasks.get(tm.id);
-      return t !== undefined && t.gen === tm.gen && t.status !== 'assigned';
+      return t === tm.ref && t.gen === tm.gen && t.status !== 'assigned';
     }
     default:
       return false;
@@ -397,10 +439,11 @@ function fireDueTimers(s: StateImpl): void {
     const top = s.timers.peek();
     if (top === undefined || top.at > now) return;
     s.timers.pop();
-    fire(s, top);
+    if (timerLive(s, top)) fire(s, top);
   }
 }
 
+/** Fires a live timer (see timerLive). */
 function fire(s: StateImpl, tm: Timer): void {
   switch (tm.kind) {
     case TIMER_OFFER: {
@@ -453,7 +496,7 @@ function fire(s: StateImpl, tm: Timer): void {
         }
       }
       const steps = t.queue.steps;
-      if (t.step < steps.length) pushTimer(s, t.queueEnteredAt + steps[t.step]!.afterMs, TIMER_RELAX, t.id, t.gen);
+      if (t.step < steps.length) pushTimer(s, t.queueEnteredAt + steps[t.step]!.afterMs, TIMER_RELAX, t, t.gen);
       return;
     }
     case TIMER_MAX_WAIT: {

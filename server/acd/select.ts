@@ -196,13 +196,34 @@ export function routeTask(
     a.pending.set(offer.id, o);
     s.offers.set(offer.id, o);
     t.offers.push(o);
-    pushTimer(s, offer.expiresAt, TIMER_OFFER, offer.id);
+    pushTimer(s, offer.expiresAt, TIMER_OFFER, o);
     refreshAvailability(s, a);
     offers.push(offer);
   }
   if (strategy === 'round_robin') s.rrCursor.set(q.id, chosen[0]!.a.id);
   s.out.push({ kind: 'route', decision, offers });
   return true;
+}
+
+/** Whether some agent could be offered this waiting task now (no scoring, no change). */
+export function hasCandidate(s: StateImpl, t: TaskRt): boolean {
+  if (t.inPreferredList) {
+    const a = s.agents.get(t.task.preferredAgentId!);
+    return a !== undefined && (a.availMask & (1 << t.chIdx)) !== 0 && a.tenantId === t.task.tenantId && !isExcluded(s, t, a.id);
+  }
+  const b = t.bucket;
+  if (b === undefined) return false;
+  const el = b.eligible.w;
+  const av = s.availBits[t.chIdx]!.w;
+  for (let i = 0; i < el.length; i++) {
+    let x = el[i]! & av[i]!;
+    while (x !== 0) {
+      const low = x & -x;
+      x ^= low;
+      if (!isExcluded(s, t, s.byOrd[(i << 5) + 31 - Math.clz32(low)]!.id)) return true;
+    }
+  }
+  return false;
 }
 
 export interface TaskPick {

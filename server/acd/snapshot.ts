@@ -129,7 +129,7 @@ export function restoreRouterState(config: RouterConfig, snap: RouterSnapshot): 
       a.load += w.units;
       a.items[w.channel]++;
     }
-    if (as.presence.kind === 'wrap_up') pushTimer(s, as.presence.until, TIMER_WRAP_UP, a.id);
+    if (as.presence.kind === 'wrap_up') pushTimer(s, as.presence.until, TIMER_WRAP_UP, a);
   }
   for (const ts of snap.tasks) {
     const q = s.queues.get(ts.queueId);
@@ -143,14 +143,15 @@ export function restoreRouterState(config: RouterConfig, snap: RouterSnapshot): 
     t.step = relaxationStepAt(q.queue, s.now - ts.queueEnteredAt);
     if (ts.excluded.length > 0) {
       t.excluded = new Map(ts.excluded.map((e) => [e.agentId, e.until]));
-      for (const e of ts.excluded) pushTimer(s, e.until, TIMER_EXCLUSION, t.id);
+      for (const e of ts.excluded) pushTimer(s, e.until, TIMER_EXCLUSION, t);
     }
     s.tasks.set(t.id, t);
-    if (t.status !== 'assigned') scheduleQueueTimers(s, t);
-    if (t.status === 'queued') {
-      placeTask(s, t);
-      if (t.inPreferredList) pushTimer(s, t.task.preferredUntil!, TIMER_PREFERENCE, t.id);
+    if (t.status !== 'assigned') {
+      scheduleQueueTimers(s, t);
+      // Also for offered tasks: they may come back to the preferred agent's list before it expires.
+      if (t.task.preferredAgentId !== undefined && t.task.preferredUntil! > s.now) pushTimer(s, t.task.preferredUntil!, TIMER_PREFERENCE, t);
     }
+    if (t.status === 'queued') placeTask(s, t);
   }
   for (const offer of snap.offers) {
     const a = s.agents.get(offer.agentId);
@@ -164,7 +165,7 @@ export function restoreRouterState(config: RouterConfig, snap: RouterSnapshot): 
     a.pending.set(offer.id, o);
     s.offers.set(offer.id, o);
     t.offers.push(o);
-    pushTimer(s, offer.expiresAt, TIMER_OFFER, offer.id);
+    pushTimer(s, offer.expiresAt, TIMER_OFFER, o);
   }
   for (const t of s.tasks.values()) {
     if (t.status === 'offered' && t.offers.length === 0) {

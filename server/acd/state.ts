@@ -60,12 +60,18 @@ export const TIMER_EXCLUSION: TimerKind = 3;
 export const TIMER_RELAX: TimerKind = 4;
 export const TIMER_MAX_WAIT: TimerKind = 5;
 
-/** Timers are never removed; each handler checks that its subject still matches (`gen`, times). */
+/**
+ * Timers are never removed; each handler checks that its subject is still the
+ * same record (`ref`: ids can be reused after a task leaves) in the same
+ * generation (`gen`: bumped when a task changes queue). Ordering uses only
+ * (at, kind, id, gen), so it does not depend on object identity.
+ */
 export interface Timer {
   readonly at: number;
   readonly kind: TimerKind;
   readonly id: string;
   readonly gen: number;
+  readonly ref: TaskRt | OfferRt | AgentRt;
 }
 
 export interface QueueRt {
@@ -236,8 +242,9 @@ export function createStateImpl(config: RouterConfig, now: number): StateImpl {
   return s;
 }
 
-export function pushTimer(s: StateImpl, at: number, kind: TimerKind, id: string, gen = 0): void {
-  s.timers.push({ at, kind, id, gen });
+export function pushTimer(s: StateImpl, at: number, kind: TimerKind, ref: TaskRt | OfferRt | AgentRt, gen = 0): void {
+  const id = 'offer' in ref ? ref.offer.id : ref.id;
+  s.timers.push({ at, kind, id, gen, ref });
 }
 
 // ---------------------------------------------------------------- agents
@@ -525,7 +532,7 @@ export function newTaskRt(s: StateImpl, task: Task, q: QueueRt, queueEnteredAt: 
 
 export function scheduleQueueTimers(s: StateImpl, t: TaskRt): void {
   const steps = t.queue.steps;
-  if (t.step < steps.length) pushTimer(s, t.queueEnteredAt + steps[t.step]!.afterMs, TIMER_RELAX, t.id, t.gen);
+  if (t.step < steps.length) pushTimer(s, t.queueEnteredAt + steps[t.step]!.afterMs, TIMER_RELAX, t, t.gen);
   const maxWait = t.queue.queue.maxWaitMs;
-  if (maxWait !== undefined) pushTimer(s, t.queueEnteredAt + maxWait, TIMER_MAX_WAIT, t.id, t.gen);
+  if (maxWait !== undefined) pushTimer(s, t.queueEnteredAt + maxWait, TIMER_MAX_WAIT, t, t.gen);
 }

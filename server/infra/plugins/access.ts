@@ -27,7 +27,13 @@ function credentialOf(request: FastifyRequest): string | undefined {
     return m ? m[1] : h.length > 0 ? '\u0000malformed' : undefined;
   }
   const k = request.headers['x-api-key'];
-  return typeof k === 'string' && k.length > 0 ? k : undefined;
+  if (typeof k === 'string' && k.length > 0) return k;
+  // Browsers cannot set headers on a WebSocket handshake: only there, a query token is accepted.
+  if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+    const q = (request.query as Record<string, unknown> | undefined)?.access_token;
+    if (typeof q === 'string' && q.length > 0) return q;
+  }
+  return undefined;
 }
 
 /**
