@@ -1,5 +1,10 @@
 /* The command line is the one place that talks to a terminal; console is allowed here. */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { simulate, type SimScenario } from '../server/acd/simulate.js';
+import type { PartitionRouter } from '../server/modules/acd/partition.js';
+import { replayWindow } from '../server/modules/acd/service.js';
+import { createAcdSqlStore } from '../server/modules/acd/store.js';
 import { ConfigError, loadConfig, renderEnvExample, type Config } from '../config/index.js';
 import { SETTINGS } from '../config/schema.js';
 import { createEventBus } from '../server/infra/events.js';
@@ -18,6 +23,13 @@ const USAGE = `Usage: ipcc <command>
   migrate                              apply pending database migrations (creates the database if missing)
   admin create --username NAME         create an admin user; the password is read from standard input
          [--display-name TEXT] [--roles admin,supervisor]
+  route replay --from T1 --to T2       re-run the recorded routing input and report where the decisions
+         [--config what-if.json]       in [T1, T2] differ from those on record (T: ISO time or epoch ms);
+         [--partition t1] [--json]     with --config, what another configuration would have decided.
+                                       Exit 0 when identical, 3 when they differ.
+  route simulate --scenario FILE       run a synthetic day through the router and print service level,
+         [--seed N] [--json]           speed of answer, abandonment and occupancy per queue
+                                       (example: config/examples/simulation.json)
   config check                         validate the configuration and print it (secrets hidden)
   config example                       print config/env.example generated from the schema
 `;
@@ -92,6 +104,79 @@ async function cmdAdminCreate(config: Config, args: string[]): Promise<void> {
   }
 }
 
+function parseTime(flagName: string, v: string | undefined): number {
+  if (v === undefined) throw new UsageError(`route replay needs --${flagName}`);
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${flagName} must be an ISO time or epoch milliseconds, got "${v}"`);
+  return n;
+}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
+
+async function cmdRouteReplay(config: Config, args: string[]): Promise<number> {
+  const fromMs = parseTime('from', flag(args, 'from'));
+  const toMs = parseTime('to', flag(args, 'to'));
+  if (toMs < fromMs) throw new UsageError('--to is before --from');
+  const overridePath = flag(args, 'config');
+  const override = overridePath ? (readJson(overridePath, 'configuration') as PartitionRouter['override']) : undefined;
+  const pool = createMysqlPool({ url: config.mysql.url, poolSize: 2 });
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>('SELECT id FROM tenants WHERE name = ?', [config.tenant]);
+    const tenantId = Number(rows[0]?.id ?? 1);
+    const partition = flag(args, 'partition') ?? `t${tenantId}`;
+    const report = await replayWindow(createAcdSqlStore(pool), { tenantId, partition, fromMs, toMs, ...(override ? { override } : {}) });
+    if (args.includes('--json')) {
+      console.log(JSON.stringify(report, null, 2));
+    } else {
+      const d = report.diff;
+      console.log(`partition ${report.partition}, ${report.from} .. ${report.to}`);
+      console.log(`events replayed ${report.eventsReplayed} (in window ${report.eventsInWindow}); configuration versions seen: ${report.configVersions.join(', ') || 'none'}${override ? ' (overridden)' : ''}`);
+      console.log(`decisions on record ${d.summary.decisionsA}, replayed ${d.summary.decisionsB}; tasks compared ${d.summary.tasksCompared}, assigned ${d.summary.assignedA} -> ${d.summary.assignedB}`);
+      if (d.identical) console.log('identical: the replay reproduces every recorded decision');
+      else {
+        console.log(`DIFFERENT: ${d.summary.tasksDiffering} tasks differ; first divergence at decision #${d.firstDivergence?.position}`);
+        for (const x of d.tasks.slice(0, 20)) {
+          console.log(`  task ${x.taskId}: on record ${x.a?.assignedAgentId ?? x.a?.removedReason ?? 'waiting'} (offers ${x.a?.offers ?? 0}) -> replay ${x.b?.assignedAgentId ?? x.b?.removedReason ?? 'waiting'} (offers ${x.b?.offers ?? 0})`);
+        }
+        if (d.tasks.length > 20) console.log(`  … ${d.tasks.length - 20} more (use --json)`);
+      }
+    }
+    return report.diff.identical ? 0 : 3;
+  } finally {
+    await pool.end();
+  }
+}
+
+function cmdRouteSimulate(args: string[]): number {
+  const path = flag(args, 'scenario');
+  if (!path) throw new UsageError('route simulate needs --scenario FILE (see config/examples/simulation.json)');
+  const seedText = flag(args, 'seed') ?? '1';
+  if (!/^\d{1,9}$/.test(seedText)) throw new UsageError('--seed must be a whole number');
+  const scenario = readJson(path, 'scenario') as SimScenario;
+  const started = performance.now();
+  const report = simulate(scenario, Number(seedText));
+  const ms = performance.now() - started;
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  const pct = (n: number): string => `${n.toFixed(1)} %`.padStart(8);
+  console.log(`queue                 offered answered  SL (target)        ASA  abandoned  occupancy`);
+  for (const q of report.queues) {
+    console.log(
+      `${q.queueId.padEnd(20)} ${String(q.offered).padStart(8)} ${String(q.answered).padStart(8)} ${pct(q.serviceLevelPercent)} (${q.serviceLevelTargetPercent} %) ${(q.averageSpeedOfAnswerMs / 1000).toFixed(1).padStart(7)} s ${pct(q.abandonmentPercent)} ${pct(q.occupancyPercent)}`,
+    );
+  }
+  console.log(`agents' occupancy ${report.occupancyPercent.toFixed(1)} %; ${report.routingSteps} routing steps, ${report.routeDecisions} route decisions, simulated in ${Math.round(ms)} ms`);
+  return 0;
+}
+
 function cmdConfigCheck(config: Config): void {
   const hidden = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.key));
   const show = (obj: Record<string, unknown>, prefix: string): void => {
@@ -115,10 +200,12 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(renderEnvExample());
     return 0;
   }
+  if (cmd === 'route' && sub === 'simulate') return cmdRouteSimulate(rest);
   const config = loadConfig();
   if (cmd === 'migrate') await cmdMigrate(config);
   else if (cmd === 'admin' && sub === 'create') await cmdAdminCreate(config, rest);
   else if (cmd === 'config' && sub === 'check') cmdConfigCheck(config);
+  else if (cmd === 'route' && sub === 'replay') return cmdRouteReplay(config, rest);
   else throw new UsageError(`unknown command: ${argv.join(' ')}`);
   return 0;
 }

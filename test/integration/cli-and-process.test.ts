@@ -122,3 +122,25 @@ t.test('given an unmigrated database when the server starts then it fails with a
   t.equal(r.code, 1);
   t.match(r.stderr, /run `ipcc migrate` or set IPCC_MIGRATE_ON_START=true/);
 });
+
+t.test('given the route commands when run then simulate prints per-queue figures and replay checks the record', async (t) => {
+  const env = envFor(uniqueId('c'));
+  t.teardown(() => dropDatabase(env.IPCC_MYSQL_URL as string));
+  const sim = await run(['bin/ipcc.js', 'route', 'simulate', '--scenario', 'config/examples/simulation.json', '--seed', '7'], env);
+  t.equal(sim.code, 0, sim.stderr);
+  t.match(sim.stdout, /^sales\s+\d+\s+\d+\s+[\d.]+ % \(80 %\)/m);
+  t.match(sim.stdout, /^support-chat\s+\d+/m);
+  const again = await run(['bin/ipcc.js', 'route', 'simulate', '--scenario', 'config/examples/simulation.json', '--seed', '7'], env);
+  t.equal(again.stdout.replace(/simulated in \d+ ms/, ''), sim.stdout.replace(/simulated in \d+ ms/, ''), 'same seed, same day');
+  const noFile = await run(['bin/ipcc.js', 'route', 'simulate'], env);
+  t.equal(noFile.code, 64);
+  t.match(noFile.stderr, /needs --scenario/);
+
+  t.equal((await run(['bin/ipcc.js', 'migrate'], env)).code, 0);
+  const replay = await run(['bin/ipcc.js', 'route', 'replay', '--from', '2026-01-01T00:00:00Z', '--to', String(Date.now())], env);
+  t.equal(replay.code, 0, replay.stderr);
+  t.match(replay.stdout, /identical/);
+  const badTime = await run(['bin/ipcc.js', 'route', 'replay', '--from', 'yesterday-ish', '--to', '1'], env);
+  t.equal(badTime.code, 64);
+  t.match(badTime.stderr, /--from must be an ISO time or epoch milliseconds/);
+});

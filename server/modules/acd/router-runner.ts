@@ -1,15 +1,13 @@
-import { createRouterConfig, type RouterConfig } from '../../acd/config.js';
 import type { RouterDecision } from '../../acd/decisions.js';
 import { agentView, queueLoad } from '../../acd/inspect.js';
-import { createRouterState, nextDueAt, route } from '../../acd/router.js';
-import { exportSnapshot, restoreRouterState } from '../../acd/snapshot.js';
-import type { RouterState } from '../../acd/state.js';
+import { nextDueAt } from '../../acd/router.js';
+import { exportSnapshot } from '../../acd/snapshot.js';
 import { CHANNELS } from '../../domain/channel.js';
-import type { Queue } from '../../domain/queue.js';
 import type { Clock } from '../../infra/clock.js';
 import type { Log } from '../../infra/logger.js';
 import type { Redis } from '../../infra/redis.js';
 import { createLease, type LeaseHandle } from './lease.js';
+import { applyEntry, newPartitionRouter, restorePartitionRouter, type PartitionRouter } from './partition.js';
 import { compareIds, createAcdRedisStore, type AcdSqlStore, type FencedOp, type InputEntry } from './store.js';
 
 export interface RouterRunnerOptions {
@@ -72,9 +70,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
   let running = false;
   let loop: Promise<void> | undefined;
   let handle: LeaseHandle | undefined;
-  let state: RouterState | undefined;
-  let config: RouterConfig | undefined;
-  let queues: readonly Queue[] = [];
+  let router: PartitionRouter | undefined;
   let cursor = '0-0';
   let emittedUpTo = '0-0';
   let lastRenew = 0;
@@ -87,27 +83,14 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
 
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-  function applyConfig(version: string, qs: readonly Queue[], at: number): void {
-    config = createRouterConfig({ version, queues: qs });
-    queues = qs;
-    state = state ? restoreRouterState(config, exportSnapshot(state)) : createRouterState(config, at);
-  }
-
   async function takeOver(h: LeaseHandle): Promise<void> {
     const started = Date.now();
     handle = h;
     lastRenew = opts.clock.now();
     const snap = await store.loadSnapshot();
-    state = undefined;
-    if (snap) {
-      config = createRouterConfig({ version: snap.configVersion, queues: snap.queues });
-      queues = snap.queues;
-      state = restoreRouterState(config, snap.snapshot);
-      cursor = snap.cursor;
-    } else {
-      applyConfig('0', [], opts.clock.now());
-      cursor = '0-0';
-    }
+    // A fresh router starts at time 0 so that its clock comes only from the entries (as in a replay).
+    router = snap ? restorePartitionRouter(snap.configVersion, snap.queues, snap.snapshot) : newPartitionRouter(0);
+    cursor = snap ? snap.cursor : '0-0';
     emittedUpTo = await store.lastEmitted();
     // Catch up with everything after the snapshot; decisions already published are re-derived, not re-sent.
     for (;;) {
@@ -122,21 +105,16 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
   function stepDown(why: string): void {
     if (handle) log.warn({ why }, 'router lost the partition lease; standing by');
     handle = undefined;
-    state = undefined;
+    router = undefined;
   }
 
   /** Applies entries in order, publishes what is new, records everything. False when the lease was lost. */
   async function applyBatch(entries: InputEntry[]): Promise<boolean> {
-    if (!state || !handle) return false;
+    if (!router || !handle) return false;
     const batch: { entry: InputEntry; decisions: readonly RouterDecision[] }[] = [];
     for (const entry of entries) {
-      let decisions: readonly RouterDecision[] = [];
-      if (entry.input.type === 'config') {
-        applyConfig(entry.input.version, entry.input.queues, entry.at);
-      } else {
-        if (entry.input.type === 'tick') tickPending = false;
-        decisions = route(state!, entry.input, entry.at).decisions;
-      }
+      if (entry.input.type === 'tick') tickPending = false;
+      const decisions = applyEntry(router, entry);
       cursor = entry.id;
       batch.push({ entry, decisions });
       applied++;
@@ -153,7 +131,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       emittedUpTo = lastId;
     }
     opts.onApplied?.(batch, fresh.length > 0);
-    for (const b of batch) pendingRecords.push({ ...b, configVersion: config?.version ?? '0' });
+    for (const b of batch) pendingRecords.push({ ...b, configVersion: router?.config.version ?? '0' });
     await flushRecords();
     return true;
   }
@@ -184,7 +162,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       }
     }
     for (const agentId of touchedAgents) {
-      const v = agentView(state!, agentId);
+      const v = agentView(router!.state, agentId);
       if (v) ops.push({ op: 'hset', key: k.presence, field: agentId, value: JSON.stringify({ presence: v.presence, loadUnits: v.loadUnits, capacity: v.capacity, since: v.idleSince }) });
     }
     return ops;
@@ -217,13 +195,13 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
   }
 
   async function publishQueueViews(): Promise<void> {
-    if (!state || !handle || touchedQueues.size === 0) return;
+    if (!router || !handle || touchedQueues.size === 0) return;
     const ops: FencedOp[] = [];
-    for (const q of queues) {
+    for (const q of router.queues) {
       if (!touchedQueues.has(q.id)) continue;
       const byChannel: Record<string, unknown> = {};
       for (const c of CHANNELS) {
-        const load = queueLoad(state, q.id, c, 0);
+        const load = queueLoad(router.state, q.id, c, 0);
         if (load && (load.waiting > 0 || load.agentsServing > 0)) byChannel[c] = load;
       }
       ops.push({ op: 'hset', key: k.queues, field: q.id, value: JSON.stringify({ at: opts.clock.now(), channels: byChannel }) });
@@ -233,8 +211,8 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
   }
 
   async function snapshot(): Promise<void> {
-    if (!state || !handle || !config) return;
-    const body = JSON.stringify({ cursor, configVersion: config.version, queues, snapshot: exportSnapshot(state) });
+    if (!router || !handle) return;
+    const body = JSON.stringify({ cursor, configVersion: router.config.version, queues: router.queues, snapshot: exportSnapshot(router.state) });
     if (!(await store.fenced(handle.value, [{ op: 'set', key: k.snapshot, value: body }]))) stepDown('fenced write refused');
     lastSnapshot = opts.clock.now();
   }
@@ -261,8 +239,8 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     if (entries.length > 0) {
       if (!(await applyBatch(entries))) return;
     }
-    if (state && !tickPending) {
-      const due = nextDueAt(state);
+    if (router && !tickPending) {
+      const due = nextDueAt(router.state);
       if (due !== undefined && due <= opts.clock.now()) {
         tickPending = true;
         await store.append({ type: 'tick' }, opts.clock.now());

@@ -1,0 +1,50 @@
+import { createRouterConfig, type RouterConfig, type RouterConfigInput } from '../../acd/config.js';
+import type { RouterDecision } from '../../acd/decisions.js';
+import { createRouterState, route } from '../../acd/router.js';
+import { exportSnapshot, restoreRouterState, type RouterSnapshot } from '../../acd/snapshot.js';
+import type { RouterState } from '../../acd/state.js';
+import type { Queue } from '../../domain/queue.js';
+import type { InputEntry } from './store.js';
+
+/**
+ * The router of one partition as a value: its configuration and state. The
+ * live runner and `ipcc route replay` apply input entries through the same
+ * function, so a replay under the recorded configuration reproduces exactly
+ * what the live router decided.
+ */
+export interface PartitionRouter {
+  config: RouterConfig;
+  queues: readonly Queue[];
+  state: RouterState;
+  /** Replaces recorded configuration entries (what-if replays). */
+  override?: Omit<RouterConfigInput, 'queues'> & { queues?: readonly Queue[] };
+}
+
+function configFor(p: Pick<PartitionRouter, 'override'>, version: string, queues: readonly Queue[]): RouterConfig {
+  const o = p.override;
+  return createRouterConfig({ ...(o ?? {}), version: o ? `override(${version})` : version, queues: o?.queues ?? queues });
+}
+
+export function newPartitionRouter(at: number, override?: PartitionRouter['override']): PartitionRouter {
+  const p: Pick<PartitionRouter, 'override'> = override ? { override } : {};
+  const config = configFor(p, '0', []);
+  return { ...p, config, queues: [], state: createRouterState(config, at) };
+}
+
+export function restorePartitionRouter(configVersion: string, queues: readonly Queue[], snapshot: RouterSnapshot): PartitionRouter {
+  const config = createRouterConfig({ version: configVersion, queues });
+  return { config, queues, state: restoreRouterState(config, snapshot) };
+}
+
+/** Applies one input entry; configuration entries rebuild the router's configuration and keep its state. */
+export function applyEntry(p: PartitionRouter, entry: InputEntry): readonly RouterDecision[] {
+  if (entry.input.type === 'config') {
+    p.queues = entry.input.queues;
+    p.config = configFor(p, entry.input.version, entry.input.queues);
+    p.state = restoreRouterState(p.config, exportSnapshot(p.state));
+    return [];
+  }
+  const r = route(p.state, entry.input, entry.at);
+  p.state = r.state;
+  return r.decisions;
+}
