@@ -31,7 +31,7 @@ export function agentView(state: RouterState, agentId: string): AgentView | unde
     loadUnits: a.load,
     capacity: a.capacity,
     idleSince: a.idleSince,
-    pendingOffers: [...a.pending.values()].map((o) => o.offer),
+    pendingOffers: [...a.pending.values()].map((o) => o.offer).sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)),
     activeTaskIds: [...a.active.keys()].sort(),
     availableFor: CHANNELS.filter((_, i) => (a.availMask & (1 << i)) !== 0),
   };
@@ -65,7 +65,7 @@ export function taskView(state: RouterState, taskId: string): TaskView | undefin
     rank: t.rank,
     relaxationStep: t.step,
     position,
-    offerIds: t.offers.map((o) => o.offer.id),
+    offerIds: t.offers.map((o) => o.offer.id).sort(),
     assignedAgentId: t.assignedAgentId,
   };
 }

@@ -50,13 +50,10 @@ export function createRouterState(config: RouterConfig, now: number): RouterStat
  * The router: applies one event at `now` and returns what to do.
  *
  * Order within a call: timers due at or before `now` fire (offer expiry,
- * wrap-up end, preference and exclusion expiry, relaxation, max wait), then
- * the event applies, then timers made due by it, then matching runs until no
- * waiting task has an available eligible agent. Matching first lets every
- * agent that gained room take the best-ranked task it can (across all its
- * queues; agents taken in id order, the best task overall first), then lets
- * every task that became routable pick agents by its queue's strategy, best
- * rank first.
+ * wrap-up end, preference and exclusion expiry, relaxation, max wait; their
+ * effects are computed at `now`, so the shell should tick at `nextDueAt`),
+ * then the event applies, then timers made due by it, then matching runs
+ * until no waiting task has an available eligible agent (see `settle`).
  *
  * `now` never goes back: an earlier `now` is treated as the last one seen.
  * Invalid or stale events change nothing and yield an `event_rejected`.

@@ -39,10 +39,24 @@ export function restorePartitionRouter(configVersion: string, queues: readonly Q
 /** Applies one input entry; configuration entries rebuild the router's configuration and keep its state. */
 export function applyEntry(p: PartitionRouter, entry: InputEntry): readonly RouterDecision[] {
   if (entry.input.type === 'config') {
-    p.queues = entry.input.queues;
-    p.config = configFor(p, entry.input.version, entry.input.queues);
-    p.state = restoreRouterState(p.config, exportSnapshot(p.state));
-    return [];
+    const snapshot = exportSnapshot(p.state);
+    // A queue removed from the configuration keeps serving the tasks already in it until they leave.
+    const incoming = new Set(entry.input.queues.map((q) => q.id));
+    const busy = new Set(snapshot.tasks.map((t) => t.queueId));
+    const kept = p.queues.filter((q) => !incoming.has(q.id) && busy.has(q.id));
+    const queues = [...entry.input.queues, ...kept];
+    try {
+      const config = configFor(p, entry.input.version, queues);
+      const state = restoreRouterState(config, snapshot);
+      p.queues = queues;
+      p.config = config;
+      p.state = state;
+      return [];
+    } catch (err) {
+      // A configuration the router cannot take leaves the previous one in force; say so in the record.
+      const e = err as { code?: string; message?: string };
+      return [{ kind: 'event_rejected', eventType: 'tick', code: e.code ?? 'config.rejected', message: `configuration ${entry.input.version} not applied: ${e.message ?? String(err)}` }];
+    }
   }
   const r = route(p.state, entry.input, entry.at);
   p.state = r.state;
