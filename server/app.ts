@@ -32,6 +32,16 @@ import { createAcdService } from './modules/acd/service.js';
 import { createAcdSqlStore } from './modules/acd/store.js';
 import { createRouterRunner } from './modules/acd/router-runner.js';
 import { hostname } from 'node:os';
+import { createDecisionFeed } from './modules/acd/decision-feed.js';
+import { voiceRoutes } from './modules/voice/routes.js';
+import { createVoiceService } from './modules/voice/service.js';
+import { createVoiceStore } from './modules/voice/store.js';
+import type { AgentEndpoints, CallControl } from './telephony/index.js';
+import { isAppError } from './domain/errors.js';
+import { agentEndpointId } from './domain/sip-endpoint.js';
+import { sipLoginRoutes } from './modules/sip-logins/routes.js';
+import { createSipLoginService } from './modules/sip-logins/service.js';
+import { createSipLoginStore } from './modules/sip-logins/store.js';
 import { createRoutingService } from './modules/routing/service.js';
 import { createRoutingStore } from './modules/routing/store.js';
 import { createUserService } from './modules/users/service.js';
@@ -42,6 +52,12 @@ export interface BuildAppOptions {
   clock?: Clock;
   /** The telephony layer; absent when no Asterisk is configured. */
   telephony?: TelephonyPort | undefined;
+  /** Call control over the configured media servers; absent without telephony. */
+  calls?: CallControl | undefined;
+  /** Agents' SIP endpoints in Asterisk; absent without telephony. */
+  agentEndpoints?: AgentEndpoints | undefined;
+  /** Called after every (re)connect of an Asterisk server. */
+  onServerUp?: ((fn: () => void) => () => void) | undefined;
   /** Run job workers in this process (default true). */
   work?: boolean;
 }
@@ -156,6 +172,48 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   } else {
     app.addHook('onReady', async () => bootstrapInBackground());
   }
+  const voice = createVoiceService({
+    store: createVoiceStore(app.mysql),
+    calls: options.calls,
+    acd,
+    queueExists: async (queueId) => (await routing.load(app.tenantId)).queues.some((q) => q.id === queueId),
+    events: app.events,
+    clock: app.clock,
+    log: app.log,
+    tenantId: app.tenantId,
+    agentEndpoint: (agentId) => `PJSIP/${agentEndpointId(app.tenantId, agentId)}`,
+  });
+  if (options.calls) {
+    // This process holds calls' media: it follows the partition's decisions and acts on its own calls.
+    const feed = createDecisionFeed(app.redis, partition, app.log);
+    feed.subscribe((d) => voice.onDecision(d));
+    options.calls.onEvent((e) => voice.onCallEvent(e));
+    app.addHook('onReady', async () => feed.start());
+    app.addHook('onClose', async () => feed.stop());
+  }
+  const sipLogins = createSipLoginService({
+    store: createSipLoginStore(app.mysql),
+    provisioning: options.agentEndpoints,
+    agentExists: async (tenantId, agentId) => {
+      try {
+        await routing.get('agent', tenantId, agentId);
+        return true;
+      } catch (e) {
+        if (isAppError(e) && e.kind === 'not_found') return false;
+        throw e;
+      }
+    },
+    audit,
+    events: app.events,
+    log: app.log.child({ module: 'sip-logins' }),
+  });
+  if (options.agentEndpoints && options.onServerUp) {
+    // Start-up and every reconnect: make Asterisk hold exactly the stored logins.
+    const off = options.onServerUp(() => {
+      sipLogins.reconcile(app.tenantId).catch((err: unknown) => app.log.warn({ err }, 'agent endpoint reconcile failed'));
+    });
+    app.addHook('onClose', async () => off());
+  }
   const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
 
   // Before access control: its hook marks upgrade requests so a refused upgrade's socket is closed.
@@ -168,6 +226,8 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(userRoutes, { service: users });
   await app.register(routingRoutes, { service: routing });
   await app.register(acdRoutes, { service: acd, routing });
+  await app.register(voiceRoutes, { service: voice });
+  await app.register(sipLoginRoutes, { service: sipLogins });
   await app.register(agentStreamRoutes, {
     redis: app.redis,
     streamKey: (agentId) => acd.keys.agentStream(agentId),

@@ -1,8 +1,7 @@
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { buildApp } from './app.js';
-import { createLogger, type Logger } from './infra/logger.js';
-import type { TelephonyPort } from './infra/plugins/resources.js';
-import { createTelephony } from './telephony/index.js';
+import { createLogger } from './infra/logger.js';
+import { telephonyFromConfig } from './telephony/from-config.js';
 
 /**
  * Entry point: read config once, build the app, listen, and shut down
@@ -21,8 +20,8 @@ async function main(): Promise<void> {
     throw e;
   }
   const logger = createLogger({ level: config.log.level });
-  const telephony = telephonyFor(config, logger);
-  const app = await buildApp(config, { logger, telephony });
+  const { port: telephony, calls, agentEndpoints, onServerUp } = telephonyFromConfig(config, logger);
+  const app = await buildApp(config, { logger, telephony, calls, agentEndpoints, onServerUp });
 
   let closing = false;
   const shutdown = (signal: string): void => {
@@ -50,22 +49,6 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 
   await app.listen({ host: config.http.host, port: config.http.port });
-}
-
-/** The ARI connections of every configured Asterisk, or none when telephony is not configured. */
-function telephonyFor(config: Config, logger: Logger): TelephonyPort | undefined {
-  if (config.asterisk.servers.length === 0) return undefined;
-  const telephony = createTelephony({
-    servers: config.asterisk.servers,
-    app: config.asterisk.app,
-    logger,
-    requestTimeoutMs: config.asterisk.requestTimeoutMs,
-  });
-  return {
-    start: async () => telephony.start(),
-    stop: () => telephony.stop({ timeoutMs: Math.min(5000, config.shutdownTimeoutMs) }),
-    health: () => telephony.health(),
-  };
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import type { ResultSetHeader } from 'mysql2';
 import { loadConfig, type Config } from '../../config/index.js';
 import { buildApp, type BuildAppOptions } from '../../server/app.js';
+import { telephonyFromConfig } from '../../server/telephony/from-config.js';
 import { createSilentLogger } from '../../server/infra/logger.js';
 import { dropDatabase } from '../../server/infra/mysql.js';
 import { hashPassword } from '../../server/infra/passwords.js';
@@ -42,6 +43,21 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export async function buildTestApp(t: Teardown, env: Record<string, string> = {}, opts: Partial<BuildAppOptions> = {}): Promise<FastifyInstance> {
   const config = testConfig(env);
   const app = await buildApp(config, { logger: createSilentLogger(), ...opts });
+  t.teardown(async () => {
+    await app.close();
+    await deleteKeys(config.redis.prefix);
+    await dropDatabase(config.mysql.url);
+  });
+  await app.ready();
+  return app;
+}
+
+/** Like {@link buildTestApp}, with the ARI connections and call control of the configured Asterisk. */
+export async function buildTestAppWithTelephony(t: Teardown, env: Record<string, string>): Promise<FastifyInstance> {
+  const config = testConfig(env);
+  const logger = createSilentLogger();
+  const { port, calls, agentEndpoints, onServerUp } = telephonyFromConfig(config, logger);
+  const app = await buildApp(config, { logger, telephony: port, calls, agentEndpoints, onServerUp });
   t.teardown(async () => {
     await app.close();
     await deleteKeys(config.redis.prefix);

@@ -162,3 +162,47 @@ function canBind(host: string, port: number): Promise<boolean> {
     });
   });
 }
+
+export interface SippUasOptions {
+  instance: AsteriskInstance;
+  scenario: string;
+  /** Address and port the UAS listens on (a loopback address other than the test caller's). */
+  ip: string;
+  port: number;
+  keys?: Record<string, string>;
+  calls?: number;
+  timeoutMs: number;
+}
+
+/** Run SIPp as a UAS (an agent phone with a static contact) until it handled `calls` calls. */
+export async function runSippUas(options: SippUasOptions): Promise<SippResult> {
+  const { instance } = options;
+  const work = `/tmp/ipcc-sipp-${randomBytes(6).toString('hex')}`;
+  const hostWork = path.join(instance.root, work);
+  mkdirSync(hostWork, { recursive: true });
+  try {
+    const scenarioPath = path.isAbsolute(options.scenario) ? options.scenario : path.join(SCENARIO_DIR, options.scenario);
+    copyFileSync(scenarioPath, path.join(hostWork, 'scenario.xml'));
+    const mediaPort = await freeUdpPort(options.ip, 4);
+    const timeoutS = Math.max(1, Math.floor(options.timeoutMs / 1000) - 2);
+    const args = [
+      'sipp', '-sf', `${work}/scenario.xml`, '-i', options.ip, '-p', String(options.port), '-mi', options.ip, '-mp', String(mediaPort),
+      '-m', String(options.calls ?? 1), '-timeout', `${timeoutS}s`, '-timeout_error', '-nostdin',
+      '-trace_stat', '-stf', `${work}/stat.csv`, '-trace_err', '-error_file', `${work}/errors.log`,
+    ];
+    for (const [k, v] of Object.entries(options.keys ?? {})) args.push('-key', k, v);
+    // IPCC_SIPP_TRACE=DIR keeps the SIP messages of each UAS run there (for debugging a scenario).
+    const traceDir = process.env.IPCC_SIPP_TRACE;
+    if (traceDir) args.push('-trace_msg', '-message_file', `${work}/messages.log`);
+    const result = await runInRoot(instance.root, args, { timeoutMs: options.timeoutMs });
+    if (traceDir) copyFileSync(path.join(hostWork, 'messages.log'), path.join(traceDir, `uas-${options.port}.log`));
+    const stats = readStats(path.join(hostWork, 'stat.csv'));
+    return {
+      exitCode: result.code, timedOut: result.timedOut,
+      successful: stats['SuccessfulCall(C)'] ?? 0, failed: stats['FailedCall(C)'] ?? 0, created: stats['TotalCallCreated'] ?? 0,
+      durationMs: result.durationMs, stdout: result.stdout, stderr: result.stderr, errors: readOptional(path.join(hostWork, 'errors.log')),
+    };
+  } finally {
+    rmSync(hostWork, { recursive: true, force: true });
+  }
+}

@@ -140,8 +140,11 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     const ops: FencedOp[] = [];
     const touchedAgents = new Set<string>();
     for (const { entry, decisions } of batch) {
-      if (entry.input.type === 'agent_presence_changed' || entry.input.type === 'agent_upserted') {
-        touchedAgents.add(entry.input.type === 'agent_upserted' ? entry.input.agent.id : entry.input.agentId);
+      const input = entry.input;
+      if (input.type === 'agent_upserted') touchedAgents.add(input.agent.id);
+      if (input.type === 'agent_presence_changed' || input.type === 'capacity_released') touchedAgents.add(input.agentId);
+      if (input.type === 'offer_accepted' || input.type === 'offer_declined' || input.type === 'offer_timed_out') {
+        touchedAgents.add(input.offerId.slice(input.offerId.lastIndexOf('@') + 1));
       }
       if (entry.input.type === 'task_enqueued') touchedQueues.add(entry.input.task.queueId);
       for (const d of decisions) {

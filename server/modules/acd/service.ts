@@ -106,6 +106,11 @@ export function createAcdService(deps: AcdServiceDeps) {
       await store.append({ type: 'task_cancelled', taskId: id }, now());
     },
 
+    /** The customer left before being answered (a caller hung up, a chat closed). */
+    async abandonTask(id: string): Promise<void> {
+      await store.append({ type: 'task_abandoned', taskId: id }, now());
+    },
+
     async getTask(id: string) {
       const row = await deps.sql.getTask(deps.tenantId, id);
       if (!row) throw acdErrors.taskNotFound(id);

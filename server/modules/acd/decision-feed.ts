@@ -1,0 +1,63 @@
+import type { RouterDecision } from '../../acd/decisions.js';
+import type { Log } from '../../infra/logger.js';
+import type { Redis } from '../../infra/redis.js';
+import { partitionKeys } from './store.js';
+
+export interface DecisionFeed {
+  subscribe(handler: (d: RouterDecision, id: string) => void | Promise<void>): () => void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Follows a partition's published decisions (whoever the router is) so that
+ * the process that holds a call's media can act on them: ring the offered
+ * agents, connect on assignment, stop ringing on cancellation. Handlers run
+ * one decision at a time, in order.
+ */
+export function createDecisionFeed(redis: Redis, partition: string, log: Log): DecisionFeed {
+  const key = partitionKeys(partition).decisions;
+  const handlers = new Set<(d: RouterDecision, id: string) => void | Promise<void>>();
+  let running = false;
+  let loop: Promise<void> | undefined;
+  const reader = redis.duplicate();
+  return {
+    subscribe(h) {
+      handlers.add(h);
+      return () => handlers.delete(h);
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        let cursor = '$';
+        while (running) {
+          try {
+            const res = await reader.xread('BLOCK', 500, 'STREAMS', key, cursor);
+            for (const [id, fields] of res?.[0]?.[1] ?? []) {
+              cursor = id;
+              const i = fields.indexOf('d');
+              const d = JSON.parse(fields[i + 1] ?? 'null') as RouterDecision;
+              for (const h of handlers) {
+                try {
+                  await h(d, id);
+                } catch (err) {
+                  log.error({ err, decision: d.kind }, 'decision handler failed');
+                }
+              }
+            }
+          } catch (err) {
+            if (!running) break;
+            log.warn({ err: (err as Error).message }, 'decision feed read failed; retrying');
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+      })();
+    },
+    async stop() {
+      running = false;
+      reader.disconnect();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { Pool, RowDataPacket } from '../../infra/mysql.js';
+
+export interface EntryPoint {
+  entry: string;
+  targetKind: 'queue';
+  targetId: string;
+}
+
+export function createVoiceStore(pool: Pool) {
+  return {
+    async putEntry(tenantId: number, e: EntryPoint): Promise<void> {
+      await pool.query(
+        'INSERT INTO entry_points (tenant_id, entry, target_kind, target_id) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE target_kind = VALUES(target_kind), target_id = VALUES(target_id)',
+        [tenantId, e.entry, e.targetKind, e.targetId],
+      );
+    },
+    async getEntry(tenantId: number, entry: string): Promise<EntryPoint | undefined> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT entry, target_kind, target_id FROM entry_points WHERE tenant_id = ? AND entry = ?', [tenantId, entry]);
+      const r = rows[0];
+      return r && { entry: String(r.entry), targetKind: r.target_kind as 'queue', targetId: String(r.target_id) };
+    },
+    async listEntries(tenantId: number): Promise<EntryPoint[]> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT entry, target_kind, target_id FROM entry_points WHERE tenant_id = ? ORDER BY entry', [tenantId]);
+      return rows.map((r) => ({ entry: String(r.entry), targetKind: r.target_kind as 'queue', targetId: String(r.target_id) }));
+    },
+    async deleteEntry(tenantId: number, entry: string): Promise<boolean> {
+      const [res] = (await pool.query('DELETE FROM entry_points WHERE tenant_id = ? AND entry = ?', [tenantId, entry])) as unknown as [{ affectedRows: number }];
+      return res.affectedRows > 0;
+    },
+    async callArrived(c: { tenantId: number; id: string; server: string; entry: string; callerNumber: string; queueId: string | null; at: number }): Promise<void> {
+      await pool.query('INSERT IGNORE INTO voice_calls (tenant_id, id, server, entry, caller_number, queue_id, arrived_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        c.tenantId, c.id, c.server, c.entry, c.callerNumber, c.queueId, new Date(c.at),
+      ]);
+    },
+    async callConnected(tenantId: number, id: string, agentId: string, recording: string, at: number): Promise<void> {
+      await pool.query('UPDATE voice_calls SET agent_id = ?, recording = ?, answered_at = ? WHERE tenant_id = ? AND id = ?', [agentId, recording, new Date(at), tenantId, id]);
+    },
+    async callEnded(tenantId: number, id: string, outcome: string, at: number): Promise<void> {
+      await pool.query('UPDATE voice_calls SET outcome = COALESCE(outcome, ?), ended_at = COALESCE(ended_at, ?) WHERE tenant_id = ? AND id = ?', [outcome, new Date(at), tenantId, id]);
+    },
+    async getCall(tenantId: number, id: string): Promise<Record<string, unknown> | undefined> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM voice_calls WHERE tenant_id = ? AND id = ?', [tenantId, id]);
+      return rows[0];
+    },
+  };
+}
+
+export type VoiceStore = ReturnType<typeof createVoiceStore>;

@@ -1,0 +1,132 @@
+import type { Log } from '../infra/logger.js';
+import type { AriClient } from './ari-client.js';
+import type { Telephony } from './telephony.js';
+
+/**
+ * The port between call logic and a media server. Its types carry no
+ * Asterisk notions (a FreeSWITCH driver could implement it): calls and legs
+ * are opaque ids, events say what happened to them.
+ *
+ * A *call* is a customer's channel that arrived at an entry point. A *leg* is
+ * a channel we place (to an agent), tagged with our own id so its events can
+ * be matched to the offer that caused it.
+ */
+export type CallEvent =
+  | { type: 'call_arrived'; server: string; callId: string; entry: string; callerNumber: string; callerName: string }
+  | { type: 'leg_answered'; server: string; legId: string; tag: string }
+  | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number }
+  | { type: 'call_ended'; server: string; callId: string };
+
+export interface CallControl {
+  onEvent(handler: (e: CallEvent) => void | Promise<void>): () => void;
+  answer(server: string, callId: string): Promise<void>;
+  hangup(server: string, channelId: string): Promise<void>;
+  /** Plays prompts to one channel; resolves when the playback has started. */
+  play(server: string, channelId: string, media: readonly string[]): Promise<void>;
+  /** A bridge where callers of one queue wait with music on hold (created once, reused). */
+  ensureHoldingBridge(server: string, bridgeId: string): Promise<void>;
+  /** A two-party mixing bridge; its media can be recorded. */
+  createMixingBridge(server: string, bridgeId: string): Promise<void>;
+  addToBridge(server: string, bridgeId: string, channelIds: readonly string[]): Promise<void>;
+  removeFromBridge(server: string, bridgeId: string, channelIds: readonly string[]): Promise<void>;
+  destroyBridge(server: string, bridgeId: string): Promise<void>;
+  /** Rings an endpoint for `timeoutSeconds` while the caller keeps its music; returns the leg id. */
+  ringLeg(server: string, opts: { endpoint: string; tag: string; originatorCallId: string; callerId: string; timeoutSeconds: number }): Promise<string>;
+  recordBridge(server: string, bridgeId: string, name: string): Promise<void>;
+}
+
+const LEG_ARG = 'leg';
+
+/**
+ * CallControl over ARI. Our own legs are created into Stasis with the argument
+ * `leg,<tag>`, so their StasisStart is never mistaken for a customer arriving;
+ * customers arrive with `inbound,<entry>` from the dialplan.
+ */
+export function createAriCallControl(telephony: Telephony, log: Log): CallControl {
+  const handlers = new Set<(e: CallEvent) => void | Promise<void>>();
+  /** channel id → tag, for legs we placed (and whether they were answered). */
+  const legs = new Map<string, { tag: string; answered: boolean }>();
+  /** customer channels in our application. */
+  const calls = new Set<string>();
+
+  const emit = async (e: CallEvent): Promise<void> => {
+    for (const h of handlers) {
+      try {
+        await h(e);
+      } catch (err) {
+        log.error({ err, event: e.type }, 'call event handler failed');
+      }
+    }
+  };
+  const client = (server: string): AriClient => telephony.server(server);
+
+  telephony.on('StasisStart', async (e, c) => {
+    const [kind, arg] = e.args ?? [];
+    if (kind === LEG_ARG && arg) {
+      legs.set(e.channel.id, { tag: arg, answered: e.channel.state === 'Up' });
+      return;
+    }
+    if (kind !== 'inbound') return;
+    calls.add(e.channel.id);
+    await emit({ type: 'call_arrived', server: c.name, callId: e.channel.id, entry: arg ?? '', callerNumber: e.channel.caller?.number ?? '', callerName: e.channel.caller?.name ?? '' });
+  });
+  telephony.on('ChannelStateChange', async (e, c) => {
+    const leg = legs.get(e.channel.id);
+    if (leg && !leg.answered && e.channel.state === 'Up') {
+      leg.answered = true;
+      await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
+    }
+  });
+  telephony.on('ChannelDestroyed', async (e, c) => {
+    const leg = legs.get(e.channel.id);
+    if (leg) {
+      legs.delete(e.channel.id);
+      await emit({ type: 'leg_ended', server: c.name, legId: e.channel.id, tag: leg.tag, answered: leg.answered, cause: e.cause ?? 0 });
+      return;
+    }
+    if (calls.delete(e.channel.id)) await emit({ type: 'call_ended', server: c.name, callId: e.channel.id });
+  });
+
+  const ignoreNotFound = (err: unknown): void => {
+    if ((err as { kind?: string }).kind !== 'not_found') throw err;
+  };
+
+  return {
+    onEvent(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    answer: (server, callId) => client(server).channels.answer(callId),
+    hangup: (server, channelId) => client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound),
+    async play(server, channelId, media) {
+      await client(server).channels.play(channelId, { media });
+    },
+    async ensureHoldingBridge(server, bridgeId) {
+      const c = client(server);
+      try {
+        await c.bridges.get(bridgeId);
+        return;
+      } catch (err) {
+        ignoreNotFound(err);
+      }
+      await c.bridges.create({ bridgeId, type: 'holding', name: bridgeId });
+      await c.bridges.startMoh(bridgeId, 'default');
+    },
+    async createMixingBridge(server, bridgeId) {
+      await client(server).bridges.create({ bridgeId, type: 'mixing,proxy_media', name: bridgeId });
+    },
+    addToBridge: (server, bridgeId, ids) => client(server).bridges.addChannel(bridgeId, ids),
+    removeFromBridge: (server, bridgeId, ids) => client(server).bridges.removeChannel(bridgeId, ids).catch(ignoreNotFound),
+    destroyBridge: (server, bridgeId) => client(server).bridges.destroy(bridgeId).catch(ignoreNotFound),
+    async ringLeg(server, o) {
+      const c = client(server);
+      const channel = await c.channels.create({ endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, originator: o.originatorCallId, callerId: o.callerId });
+      legs.set(channel.id, { tag: o.tag, answered: false });
+      await c.channels.dial(channel.id, { timeout: Math.max(1, Math.round(o.timeoutSeconds)) });
+      return channel.id;
+    },
+    async recordBridge(server, bridgeId, name) {
+      await client(server).bridges.record(bridgeId, { name, format: 'wav', ifExists: 'overwrite' });
+    },
+  };
+}
