@@ -450,6 +450,10 @@ render_config() {
   )
 }
 
+config_digest() { # DIR
+  (cd "$1" 2>/dev/null && find . -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum) || true
+}
+
 ari_info() { # ENV_FILE
   local url user password
   url=$(env_get "$1" IPCC_ARI_URL)
@@ -480,6 +484,15 @@ start_instance_locked() {
       ((SECONDS < deadline)) || die "instance $name runs (pid $pid) but ARI does not answer; see: stack.sh logs --instance $name"
       sleep 0.5
     done
+    # A running instance picks up changed templates: render again and reload if anything changed.
+    local before after
+    before=$(config_digest "$ROOT$rel/etc")
+    render_config "$name"
+    after=$(config_digest "$ROOT$rel/etc")
+    if [[ $before != "$after" ]]; then
+      say "configuration of $name changed; reloading"
+      asterisk_rx "$name" 'core reload' >/dev/null || say "warning: core reload of $name failed"
+    fi
     say "instance $name is up (pid $pid, $(env_get "$env_file" IPCC_ARI_URL))"
     return 0
   fi
