@@ -1,6 +1,8 @@
 /* The command line is the one place that talks to a terminal; console is allowed here. */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Ajv } from 'ajv';
+import { FLOW_ERROR, flowSchema, parseFlow, simulate as simulateIvr, validateFlow } from '../ivr/index.js';
 import { simulate, type SimScenario } from '../server/acd/simulate.js';
 import type { PartitionRouter } from '../server/modules/acd/partition.js';
 import { replayWindow } from '../server/modules/acd/service.js';
@@ -30,6 +32,9 @@ const USAGE = `Usage: ipcc <command>
   route simulate --scenario FILE       run a synthetic day through the router and print service level,
          [--seed N] [--json]           speed of answer, abandonment and occupancy per queue
                                        (example: config/examples/simulation.json)
+  ivr simulate FLOW --digits 1,2,#     run an IVR flow (JSON) without a phone and print the path taken
+         [--caller NUMBER] [--open | --closed] [--json]
+                                       (calendars: --open treats every business-hours branch as open)
   config check                         validate the configuration and print it (secrets hidden)
   config example                       print config/env.example generated from the schema
 `;
@@ -177,6 +182,45 @@ function cmdRouteSimulate(args: string[]): number {
   return 0;
 }
 
+function cmdIvrSimulate(args: string[]): number {
+  const file = args.find((a, i) => !a.startsWith('--') && !(args[i - 1] ?? '').startsWith('--'));
+  if (!file) throw new UsageError('ivr simulate needs a flow file, e.g. ivr/flows/main-line.json');
+  const doc = readJson(file, 'flow');
+  // The published JSON Schema first (shape), then the flow rules (targets, reachability, loops).
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const schemaOk = ajv.validate(flowSchema, doc);
+  if (!schemaOk) {
+    for (const e of ajv.errors ?? []) console.error(`  ${e.instancePath || '/'}: ${e.message ?? e.keyword}`);
+    console.error(`ipcc: ${file} does not match the flow schema`);
+    return 65;
+  }
+  // Calendars live in the server; here every calendar the flow names is stood in for (see --open/--closed).
+  const calendarIds = [...new Set(validateFlow(doc, { calendarIds: [] }).filter((e) => e.code === FLOW_ERROR.unknownCalendar).map((e) => String(e.details?.calendar)))];
+  const parsed = parseFlow(doc, { calendarIds });
+  if (!parsed.ok) {
+    for (const e of parsed.errors) console.error(`  node ${String(e.details?.node ?? '-')}: ${e.code}: ${e.message}`);
+    console.error(`ipcc: ${file} is not a valid flow (${parsed.errors.length} problems)`);
+    return 65;
+  }
+  const digits = (flag(args, 'digits') ?? '').split(',').map((d) => d.trim()).filter(Boolean);
+  const bad = digits.filter((d) => !/^[0-9*#A-D]$/.test(d));
+  if (bad.length > 0) throw new UsageError(`--digits takes single keys 0-9 * # A-D separated by commas; not: ${bad.join(' ')}`);
+  // Without a real calendar store here, a flag decides how business-hours branches go.
+  const always = args.includes('--closed') ? {} : { mon: [{ from: '00:00', to: '24:00' }], tue: [{ from: '00:00', to: '24:00' }], wed: [{ from: '00:00', to: '24:00' }], thu: [{ from: '00:00', to: '24:00' }], fri: [{ from: '00:00', to: '24:00' }], sat: [{ from: '00:00', to: '24:00' }], sun: [{ from: '00:00', to: '24:00' }] };
+  const calendars = Object.fromEntries(calendarIds.map((id) => [id, { id, zone: { kind: 'fixed' as const, offsetMinutes: 0 }, weekly: always }]));
+  const result = simulateIvr(parsed.flow, { digits, callerNumber: flag(args, 'caller') ?? '+15550100', now: Date.now(), calendars });
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  console.log(`path: ${result.path.join(' -> ')}`);
+  console.log(`end: ${result.end ? JSON.stringify({ ...result.end, context: undefined }) : 'none'} (${result.endedBy})`);
+  console.log(`collected: ${JSON.stringify(result.context.vars)}`);
+  if (result.unusedDigits.length > 0) console.log(`digits not used: ${result.unusedDigits.join(',')}`);
+  console.log(`simulated call time: ${(result.elapsedMs / 1000).toFixed(1)} s`);
+  return 0;
+}
+
 function cmdConfigCheck(config: Config): void {
   const hidden = new Set<string>(SETTINGS.filter((s) => 'secret' in s && s.secret).map((s) => s.key));
   const show = (obj: Record<string, unknown>, prefix: string): void => {
@@ -201,6 +245,7 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'route' && sub === 'simulate') return cmdRouteSimulate(rest);
+  if (cmd === 'ivr' && sub === 'simulate') return cmdIvrSimulate(rest);
   const config = loadConfig();
   if (cmd === 'migrate') await cmdMigrate(config);
   else if (cmd === 'admin' && sub === 'create') await cmdAdminCreate(config, rest);

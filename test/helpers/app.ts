@@ -52,12 +52,16 @@ export async function buildTestApp(t: Teardown, env: Record<string, string> = {}
   return app;
 }
 
-/** Like {@link buildTestApp}, with the ARI connections and call control of the configured Asterisk. */
+/**
+ * Like {@link buildTestApp}, with the ARI connections and call control of the configured Asterisk.
+ * The endpoint reconciler is not started: every test database has tenant 1, and tests share one
+ * Asterisk, so a reconcile would remove the other tests' `agent-1-*` endpoints.
+ */
 export async function buildTestAppWithTelephony(t: Teardown, env: Record<string, string>): Promise<FastifyInstance> {
   const config = testConfig(env);
   const logger = createSilentLogger();
-  const { port, calls, agentEndpoints, onServerUp } = telephonyFromConfig(config, logger);
-  const app = await buildApp(config, { logger, telephony: port, calls, agentEndpoints, onServerUp });
+  const { port, calls, agentEndpoints } = telephonyFromConfig(config, logger);
+  const app = await buildApp(config, { logger, telephony: port, calls, agentEndpoints });
   t.teardown(async () => {
     await app.close();
     await deleteKeys(config.redis.prefix);

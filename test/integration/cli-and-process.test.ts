@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { dropDatabase } from '../../server/infra/mysql.js';
@@ -143,4 +146,22 @@ t.test('given the route commands when run then simulate prints per-queue figures
   const badTime = await run(['bin/ipcc.js', 'route', 'replay', '--from', 'yesterday-ish', '--to', '1'], env);
   t.equal(badTime.code, 64);
   t.match(badTime.stderr, /--from must be an ISO time or epoch milliseconds/);
+});
+
+t.test('given `ipcc ivr simulate` when run on the sample flow then it prints the path; an invalid flow is refused naming the node', async (t) => {
+  const env = envFor(uniqueId('c'));
+  const ok = await run(['bin/ipcc.js', 'ivr', 'simulate', 'ivr/flows/main-line.json', '--digits', '1,2,1'], env);
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /^path: choose_language -> opening_hours -> welcome -> main_menu -> /m);
+  t.match(ok.stdout, /"type":"route_to_queue"/);
+  const closed = await run(['bin/ipcc.js', 'ivr', 'simulate', 'ivr/flows/main-line.json', '--closed'], env);
+  t.match(closed.stdout, /"type":"voicemail"/, 'outside business hours the flow takes voicemail');
+  const dir = mkdtempSync(join(tmpdir(), 'ipcc-ivr-'));
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ id: 'x', name: 'x', start: 'a', nodes: { a: { type: 'play', prompts: [{ tts: 'hi' }], next: 'zz' } } }));
+  const refused = await run(['bin/ipcc.js', 'ivr', 'simulate', bad], env);
+  t.equal(refused.code, 65);
+  t.match(refused.stderr, /node a: ivr\.missing_target/);
+  const keys = await run(['bin/ipcc.js', 'ivr', 'simulate', 'ivr/flows/main-line.json', '--digits', '12'], env);
+  t.equal(keys.code, 64);
 });
