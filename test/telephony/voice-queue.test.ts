@@ -69,6 +69,13 @@ t.test('given a queue, a ready agent and an entry point on a real Asterisk', asy
     const [rows] = (await app.mysql.query('SELECT id FROM voice_calls WHERE entry = ?', [entry])) as unknown as [{ id: string }[]];
     t.equal(rows.length, 1, 'one call on record');
     const callId = rows[0]!.id;
+    if (caller.exitCode !== 0 || agent.exitCode !== 0) {
+      // Say what the router decided for this call, so a failure can be read from the report.
+      const [ds] = (await app.mysql.query('SELECT kind, body FROM route_decisions WHERE task_id = ? ORDER BY id', [callId])) as unknown as [{ kind: string; body: unknown }[]];
+      const [evs] = (await app.mysql.query('SELECT event_id, body FROM routing_events ORDER BY at_ms, event_id')) as unknown as [{ event_id: string; body: unknown }[]];
+      t.comment(`decisions for ${callId}: ${JSON.stringify(ds)}`);
+      t.comment(`router input: ${JSON.stringify(evs.map((e) => e.body)).slice(0, 3000)}`);
+    }
     const call = await eventually(async () => {
       const r = (await app.inject({ method: 'GET', url: `/v1/calls/${callId}`, headers: H })).json();
       return r.outcome ? r : undefined;

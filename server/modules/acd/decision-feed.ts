@@ -30,10 +30,20 @@ export function createDecisionFeed(redis: Redis, partition: string, log: Log): D
       if (running) return;
       running = true;
       loop = (async () => {
-        let cursor = '$';
-        while (running) {
+        // Start from the current end as a concrete id: re-reading with '$' after each empty read
+        // would skip whatever was published between two reads.
+        let cursor: string | undefined;
+        while (running && cursor === undefined) {
           try {
-            const res = await reader.xread('BLOCK', 500, 'STREAMS', key, cursor);
+            cursor = (await reader.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+          } catch (err) {
+            log.warn({ err: (err as Error).message }, 'decision feed could not start; retrying');
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+        while (running && cursor !== undefined) {
+          try {
+            const res = await reader.xread('BLOCK', 500, 'STREAMS', key, cursor as string);
             for (const [id, fields] of res?.[0]?.[1] ?? []) {
               cursor = id;
               const i = fields.indexOf('d');
