@@ -133,7 +133,11 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   });
   const partition = `t${app.tenantId}`;
   const acdSql = createAcdSqlStore(app.mysql);
-  const acd = createAcdService({ redis: app.redis, sql: acdSql, clock: app.clock, tenantId: app.tenantId, partition, loadConfig: () => routing.load(app.tenantId) });
+  const acd = createAcdService({
+    redis: app.redis, sql: acdSql, clock: app.clock, tenantId: app.tenantId, partition,
+    loadConfig: () => routing.load(app.tenantId),
+    ...(options.agentEndpoints ? { phoneRegistered: (agentId: string) => phoneRegistered(agentId) } : {}),
+  });
   app.events.subscribe('routing.config_changed', ({ tenantId, what }) => {
     if (tenantId !== app.tenantId) return;
     acd.configChanged(what).catch((err: unknown) => app.log.error({ err, what }, 'could not hand a configuration change to the router'));
@@ -207,6 +211,25 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     events: app.events,
     log: app.log.child({ module: 'sip-logins' }),
   });
+  async function phoneRegistered(agentId: string): Promise<boolean | undefined> {
+    try {
+      return (await sipLogins.get(app.tenantId, agentId)).registered;
+    } catch (e) {
+      if (isAppError(e) && e.kind === 'not_found') return undefined;
+      throw e;
+    }
+  }
+  if (options.agentEndpoints) {
+    // A phone that drops its registration takes its ready agent out of routing.
+    const off = options.agentEndpoints.onRegistrationChange((c) => {
+      if (c.tenantId !== app.tenantId || c.registered) return;
+      acd
+        .agentState(c.agentId)
+        .then((s) => (s.presence.kind === 'ready' ? acd.setPresence(c.agentId, { kind: 'not_ready', reason: 'phone_offline' }) : undefined))
+        .catch((err: unknown) => app.log.warn({ err, agentId: c.agentId }, 'could not take an agent with an offline phone out of routing'));
+    });
+    app.addHook('onClose', async () => off());
+  }
   if (options.agentEndpoints && options.onServerUp) {
     // Start-up and every reconnect: make Asterisk hold exactly the stored logins.
     const off = options.onServerUp(() => {

@@ -12,5 +12,7 @@ export const acdErrors = {
   offerNotFound: (id: string) => new AppError('not_found', 'offer_not_found', `No pending offer "${id}" for this agent.`, { details: { id } }),
   badTransition: (from: string, to: string) =>
     new AppError('conflict', 'presence.invalid_transition', `Cannot go from ${from} to ${to}.`, { details: { from, to } }),
+  phoneNotRegistered: (agentId: string) =>
+    new AppError('conflict', 'phone_not_registered', `Agent "${agentId}" has a SIP login but the phone is not registered; register the phone, then go ready.`, { details: { agentId } }),
   routerUnavailable: () => new AppError('unavailable', 'router_unavailable', 'The routing engine is not running yet for this tenant; retry shortly.'),
 };

@@ -20,6 +20,8 @@ export interface AcdServiceDeps {
   tenantId: number;
   partition: string;
   loadConfig(): Promise<RoutingConfig>;
+  /** Whether the agent's phone is registered; undefined when the agent has no SIP login. */
+  phoneRegistered?: (agentId: string) => Promise<boolean | undefined>;
 }
 
 export interface NewTask {
@@ -131,6 +133,10 @@ export function createAcdService(deps: AcdServiceDeps) {
       const current = await store.presenceOf(agentId);
       const from = (current?.presence ?? { kind: 'offline' }) as Presence;
       if (!canTransitionPresence(from, presence)) throw acdErrors.badTransition(from.kind, presence.kind);
+      // An agent with a SIP phone is offered calls only while that phone is registered.
+      if (presence.kind === 'ready' && deps.phoneRegistered && (await deps.phoneRegistered(agentId)) === false) {
+        throw acdErrors.phoneNotRegistered(agentId);
+      }
       await store.append({ type: 'agent_presence_changed', agentId, presence }, now());
     },
 
