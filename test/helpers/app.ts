@@ -41,8 +41,12 @@ export function testConfig(env: Record<string, string> = {}): Config {
  * Redis prefix; closes it, drops the database and deletes the keys afterwards.
  */
 export async function buildTestApp(t: Teardown, env: Record<string, string> = {}, opts: Partial<BuildAppOptions> = {}): Promise<FastifyInstance> {
-  const config = testConfig(env);
-  const app = await buildApp(config, { logger: createSilentLogger(), ...opts });
+  return readyWithTeardown(t, testConfig(env), (config) => buildApp(config, { logger: createSilentLogger(), ...opts }));
+}
+
+/** Builds, registers the clean-up (close, delete the test's keys, drop its database), waits until ready. */
+async function readyWithTeardown(t: Teardown, config: Config, build: (config: Config) => Promise<FastifyInstance>): Promise<FastifyInstance> {
+  const app = await build(config);
   t.teardown(async () => {
     await app.close();
     await deleteKeys(config.redis.prefix);
@@ -58,17 +62,11 @@ export async function buildTestApp(t: Teardown, env: Record<string, string> = {}
  * Asterisk, so a reconcile would remove the other tests' `agent-1-*` endpoints.
  */
 export async function buildTestAppWithTelephony(t: Teardown, env: Record<string, string>): Promise<FastifyInstance> {
-  const config = testConfig(env);
-  const logger = createSilentLogger();
-  const { port, calls, agentEndpoints } = telephonyFromConfig(config, logger);
-  const app = await buildApp(config, { logger, telephony: port, calls, agentEndpoints });
-  t.teardown(async () => {
-    await app.close();
-    await deleteKeys(config.redis.prefix);
-    await dropDatabase(config.mysql.url);
+  return readyWithTeardown(t, testConfig(env), (config) => {
+    const logger = createSilentLogger();
+    const { port, calls, agentEndpoints } = telephonyFromConfig(config, logger);
+    return buildApp(config, { logger, telephony: port, calls, agentEndpoints });
   });
-  await app.ready();
-  return app;
 }
 
 /** Deletes every Redis key under a test's own prefix (never anything else). */

@@ -52,48 +52,40 @@ export interface SippResult {
 /** Run SIPp as a UAC from the test-caller address. */
 export async function runSipp(options: SippOptions): Promise<SippResult> {
   const { instance } = options;
-  const calls = options.calls ?? 1;
+  const sipPort = await freeUdpPort(instance.testCallerIp, 1);
+  const mediaPort = await freeUdpPort(instance.testCallerIp, 4);
+  return runSippIn(instance, options.scenario, options.timeoutMs, options.keys, (work, timeoutS) => [
+    `${instance.sipHost}:${instance.sipPort}`, '-sf', `${work}/scenario.xml`, '-s', options.service,
+    '-i', instance.testCallerIp, '-p', String(sipPort), '-mi', instance.testCallerIp, '-mp', String(mediaPort),
+    '-m', String(options.calls ?? 1), '-r', String(options.rate ?? 10), '-timeout', `${timeoutS}s`,
+  ]);
+}
+
+/**
+ * Runs SIPp inside the root with a scenario copied into a scratch folder there, the common
+ * options (timeout is an error, no stdin, statistics and errors to files) and `-key` pairs, and
+ * reads its verdict. IPCC_SIPP_TRACE=DIR keeps each run's SIP messages there for debugging.
+ */
+async function runSippIn(
+  instance: AsteriskInstance,
+  scenario: string,
+  timeoutMs: number,
+  keys: Record<string, string> | undefined,
+  specific: (work: string, timeoutS: number) => string[],
+): Promise<SippResult> {
   const work = `/tmp/ipcc-sipp-${randomBytes(6).toString('hex')}`;
   const hostWork = path.join(instance.root, work);
   mkdirSync(hostWork, { recursive: true });
   try {
-    const scenarioPath = path.isAbsolute(options.scenario) ? options.scenario : path.join(SCENARIO_DIR, options.scenario);
+    const scenarioPath = path.isAbsolute(scenario) ? scenario : path.join(SCENARIO_DIR, scenario);
     copyFileSync(scenarioPath, path.join(hostWork, 'scenario.xml'));
-    const sipPort = await freeUdpPort(instance.testCallerIp, 1);
-    const mediaPort = await freeUdpPort(instance.testCallerIp, 4);
-    const timeoutS = Math.max(1, Math.floor(options.timeoutMs / 1000) - 2);
-    const args = [
-      'sipp',
-      `${instance.sipHost}:${instance.sipPort}`,
-      '-sf',
-      `${work}/scenario.xml`,
-      '-s',
-      options.service,
-      '-i',
-      instance.testCallerIp,
-      '-p',
-      String(sipPort),
-      '-mi',
-      instance.testCallerIp,
-      '-mp',
-      String(mediaPort),
-      '-m',
-      String(calls),
-      '-r',
-      String(options.rate ?? 10),
-      '-timeout',
-      `${timeoutS}s`,
-      '-timeout_error',
-      '-nostdin',
-      '-trace_stat',
-      '-stf',
-      `${work}/stat.csv`,
-      '-trace_err',
-      '-error_file',
-      `${work}/errors.log`,
-    ];
-    for (const [k, v] of Object.entries(options.keys ?? {})) args.push('-key', k, v);
-    const result = await runInRoot(instance.root, args, { timeoutMs: options.timeoutMs });
+    const timeoutS = Math.max(1, Math.floor(timeoutMs / 1000) - 2);
+    const args = ['sipp', ...specific(work, timeoutS), '-timeout_error', '-nostdin', '-trace_stat', '-stf', `${work}/stat.csv`, '-trace_err', '-error_file', `${work}/errors.log`];
+    for (const [k, v] of Object.entries(keys ?? {})) args.push('-key', k, v);
+    const traceDir = process.env.IPCC_SIPP_TRACE;
+    if (traceDir) args.push('-trace_msg', '-message_file', `${work}/messages.log`);
+    const result = await runInRoot(instance.root, args, { timeoutMs });
+    if (traceDir) copyFileSync(path.join(hostWork, 'messages.log'), path.join(traceDir, `${path.basename(work)}.log`));
     const stats = readStats(path.join(hostWork, 'stat.csv'));
     return {
       exitCode: result.code,
@@ -176,33 +168,9 @@ export interface SippUasOptions {
 
 /** Run SIPp as a UAS (an agent phone with a static contact) until it handled `calls` calls. */
 export async function runSippUas(options: SippUasOptions): Promise<SippResult> {
-  const { instance } = options;
-  const work = `/tmp/ipcc-sipp-${randomBytes(6).toString('hex')}`;
-  const hostWork = path.join(instance.root, work);
-  mkdirSync(hostWork, { recursive: true });
-  try {
-    const scenarioPath = path.isAbsolute(options.scenario) ? options.scenario : path.join(SCENARIO_DIR, options.scenario);
-    copyFileSync(scenarioPath, path.join(hostWork, 'scenario.xml'));
-    const mediaPort = await freeUdpPort(options.ip, 4);
-    const timeoutS = Math.max(1, Math.floor(options.timeoutMs / 1000) - 2);
-    const args = [
-      'sipp', '-sf', `${work}/scenario.xml`, '-i', options.ip, '-p', String(options.port), '-mi', options.ip, '-mp', String(mediaPort),
-      '-m', String(options.calls ?? 1), '-timeout', `${timeoutS}s`, '-timeout_error', '-nostdin',
-      '-trace_stat', '-stf', `${work}/stat.csv`, '-trace_err', '-error_file', `${work}/errors.log`,
-    ];
-    for (const [k, v] of Object.entries(options.keys ?? {})) args.push('-key', k, v);
-    // IPCC_SIPP_TRACE=DIR keeps the SIP messages of each UAS run there (for debugging a scenario).
-    const traceDir = process.env.IPCC_SIPP_TRACE;
-    if (traceDir) args.push('-trace_msg', '-message_file', `${work}/messages.log`);
-    const result = await runInRoot(instance.root, args, { timeoutMs: options.timeoutMs });
-    if (traceDir) copyFileSync(path.join(hostWork, 'messages.log'), path.join(traceDir, `uas-${options.port}.log`));
-    const stats = readStats(path.join(hostWork, 'stat.csv'));
-    return {
-      exitCode: result.code, timedOut: result.timedOut,
-      successful: stats['SuccessfulCall(C)'] ?? 0, failed: stats['FailedCall(C)'] ?? 0, created: stats['TotalCallCreated'] ?? 0,
-      durationMs: result.durationMs, stdout: result.stdout, stderr: result.stderr, errors: readOptional(path.join(hostWork, 'errors.log')),
-    };
-  } finally {
-    rmSync(hostWork, { recursive: true, force: true });
-  }
+  const mediaPort = await freeUdpPort(options.ip, 4);
+  return runSippIn(options.instance, options.scenario, options.timeoutMs, options.keys, (work, timeoutS) => [
+    '-sf', `${work}/scenario.xml`, '-i', options.ip, '-p', String(options.port), '-mi', options.ip, '-mp', String(mediaPort),
+    '-m', String(options.calls ?? 1), '-timeout', `${timeoutS}s`,
+  ]);
 }
