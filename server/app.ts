@@ -40,6 +40,9 @@ import type { AgentEndpoints, CallControl } from './telephony/index.js';
 import { isAppError } from './domain/errors.js';
 import { agentEndpointId } from './domain/sip-endpoint.js';
 import { sipLoginRoutes } from './modules/sip-logins/routes.js';
+import { flowRoutes } from './modules/ivr-flows/routes.js';
+import { createFlowService } from './modules/ivr-flows/service.js';
+import { createFlowStore } from './modules/ivr-flows/store.js';
 import { createSipLoginService } from './modules/sip-logins/service.js';
 import { createSipLoginStore } from './modules/sip-logins/store.js';
 import { createRoutingService } from './modules/routing/service.js';
@@ -237,6 +240,12 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     });
     app.addHook('onClose', async () => off());
   }
+  const flows = createFlowService({
+    store: createFlowStore(app.mysql),
+    audit,
+    events: app.events,
+    calendarIds: async (tenantId) => (await routing.list('calendar', tenantId)).items.map((c) => c.id),
+  });
   const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
 
   // Before access control: its hook marks upgrade requests so a refused upgrade's socket is closed.
@@ -251,6 +260,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(acdRoutes, { service: acd, routing });
   await app.register(voiceRoutes, { service: voice });
   await app.register(sipLoginRoutes, { service: sipLogins });
+  await app.register(flowRoutes, { service: flows });
   await app.register(agentStreamRoutes, {
     redis: app.redis,
     streamKey: (agentId) => acd.keys.agentStream(agentId),
