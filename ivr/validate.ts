@@ -143,12 +143,12 @@ export function validateFlow(doc: unknown, ctx: FlowValidationContext = {}): App
 
 function reach(from: readonly string[], next: (id: string) => readonly string[]): Set<string> {
   const seen = new Set<string>();
-  const todo = [...from];
-  while (todo.length > 0) {
-    const id = todo.pop() as string;
+  const pending = [...from];
+  while (pending.length > 0) {
+    const id = pending.pop() as string;
     if (seen.has(id)) continue;
     seen.add(id);
-    for (const t of next(id)) if (!seen.has(t)) todo.push(t);
+    for (const t of next(id)) if (!seen.has(t)) pending.push(t);
   }
   return seen;
 }
