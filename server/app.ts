@@ -139,6 +139,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   const acd = createAcdService({
     redis: app.redis, sql: acdSql, clock: app.clock, tenantId: app.tenantId, partition,
     loadConfig: () => routing.load(app.tenantId),
+    afterCall: (queueId: string) => routing.afterCall(app.tenantId, queueId),
     ...(options.agentEndpoints ? { phoneRegistered: (agentId: string) => phoneRegistered(agentId) } : {}),
   });
   app.events.subscribe('routing.config_changed', ({ tenantId, what }) => {

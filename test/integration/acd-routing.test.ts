@@ -90,3 +90,73 @@ t.test('a task is routed to a ready agent, accepted, and released, all through t
   t.match(whatIf.diff.tasks, [{ taskId: 'call-1', a: { assignedAgentId: 'ana' } }]);
   t.notOk(whatIf.diff.tasks[0]?.b?.assignedAgentId, 'nobody qualified was ready under the what-if');
 });
+
+t.test('after-call work: wrap-up keeps the agent from new work until it ends or the agent ends it; dispositions are checked and recorded', async (t) => {
+  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' });
+  const admin = await loginAs(app, ['admin']);
+  const agentLogin = await loginAs(app, ['agent']);
+  const H = bearer(admin.token);
+  const A = bearer(agentLogin.token);
+  const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: H, payload });
+  await put('/v1/skills/sales', { name: 'Sales' });
+  const q = await put('/v1/queues/sales', { name: 'Sales', strategy: 'longest_idle', skills: [{ skillId: 'sales', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 }, wrapUpSeconds: 2, dispositions: ['sold', 'no-interest'] });
+  t.equal(q.statusCode, 201, q.body);
+  await put('/v1/agents/eve', { name: 'Eve', userId: agentLogin.user.id, skills: [{ skillId: 'sales', level: 5 }] });
+  await put('/v1/agents/fay', { name: 'Fay', skills: [{ skillId: 'sales', level: 5 }] });
+  await eventually(async () => app.router?.isLeader(), 5000);
+  await eventually(async () => (await app.inject({ method: 'PUT', url: '/v1/agents/eve/presence', headers: A, payload: { kind: 'ready' } })).statusCode === 202, 5000);
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/agents/eve/state', headers: A })).json().presence.kind === 'ready', 5000);
+  const state = async () => (await app.inject({ method: 'GET', url: '/v1/agents/eve/state', headers: A })).json().presence.kind as string;
+
+  const handle = async (taskId: string): Promise<void> => {
+    t.equal((await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id: taskId, queueId: 'sales', channel: 'voice' } })).statusCode, 201);
+    const offer = await eventually(async () => {
+      const r = await app.inject({ method: 'GET', url: '/v1/agents/eve/events', headers: A });
+      return r.json().items.map((i: { event: { kind: string; offers?: { id: string; taskId: string }[] } }) => i.event).find((e: { offers?: { taskId: string }[] }) => e.offers?.[0]?.taskId === taskId);
+    }, 5000);
+    t.equal((await app.inject({ method: 'POST', url: `/v1/agents/eve/offers/${encodeURIComponent(offer.offers[0].id)}/accept`, headers: A })).statusCode, 202);
+    await eventually(async () => (await app.inject({ method: 'GET', url: `/v1/tasks/${taskId}`, headers: H })).json().state === 'assigned', 5000);
+    t.equal((await app.inject({ method: 'POST', url: `/v1/agents/eve/tasks/${taskId}/release`, headers: A })).statusCode, 202);
+  };
+
+  await handle('sale-1');
+  await eventually(async () => (await state()) === 'wrap_up', 5000);
+  // A new call during wrap-up waits: nobody is ready (Fay is offline).
+  t.equal((await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id: 'sale-2', queueId: 'sales', channel: 'voice' } })).statusCode, 201);
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal((await app.inject({ method: 'GET', url: '/v1/tasks/sale-2', headers: H })).json().state, 'queued', 'no offer during wrap-up');
+  // Wrap-up ends by itself after 2 s and the waiting call is offered at once.
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/tasks/sale-2', headers: H })).json().state === 'offered', 5000);
+
+  // Dispositions: from the queue's list, by the handling agent (or a supervisor).
+  const bad = await app.inject({ method: 'PUT', url: '/v1/tasks/sale-1/disposition', headers: A, payload: { code: 'maybe' } });
+  t.equal(bad.statusCode, 400);
+  t.equal(bad.json().code, 'unknown_disposition');
+  t.equal(bad.json().details.field, 'body.code');
+  const ok = await app.inject({ method: 'PUT', url: '/v1/tasks/sale-1/disposition', headers: A, payload: { code: 'sold', notes: 'two lines, annual plan' } });
+  t.equal(ok.statusCode, 200, ok.body);
+  t.same(ok.json(), { taskId: 'sale-1', agentId: 'eve', code: 'sold', notes: 'two lines, annual plan' });
+  const fix = await app.inject({ method: 'PUT', url: '/v1/tasks/sale-1/disposition', headers: H, payload: { code: 'no-interest' } });
+  t.equal(fix.statusCode, 200, 'a supervisor may correct it');
+  const [rows] = (await app.mysql.query("SELECT code FROM task_dispositions WHERE task_id = 'sale-1'")) as unknown as [{ code: string }[]];
+  t.same(rows, [{ code: 'no-interest' }], 'one disposition per task, the latest');
+  const other = await loginAs(app, ['agent']);
+  await put('/v1/agents/gus', { name: 'Gus', userId: other.user.id });
+  const notHers = await app.inject({ method: 'PUT', url: '/v1/tasks/sale-1/disposition', headers: bearer(other.token), payload: { code: 'sold' } });
+  t.equal(notHers.statusCode, 403);
+  t.equal(notHers.json().code, 'not_your_task');
+  const unknownTask = await app.inject({ method: 'PUT', url: '/v1/tasks/nope/disposition', headers: A, payload: { code: 'sold' } });
+  t.equal(unknownTask.statusCode, 404);
+
+  // Ending wrap-up early: accept sale-2, release it, then go ready at once.
+  const offer2 = await eventually(async () => {
+    const r = await app.inject({ method: 'GET', url: '/v1/agents/eve/events', headers: A });
+    return r.json().items.map((i: { event: { kind: string; offers?: { id: string; taskId: string }[] } }) => i.event).find((e: { offers?: { taskId: string }[] }) => e.offers?.[0]?.taskId === 'sale-2');
+  }, 5000);
+  await app.inject({ method: 'POST', url: `/v1/agents/eve/offers/${encodeURIComponent(offer2.offers[0].id)}/accept`, headers: A });
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/tasks/sale-2', headers: H })).json().state === 'assigned', 5000);
+  await app.inject({ method: 'POST', url: '/v1/agents/eve/tasks/sale-2/release', headers: A });
+  await eventually(async () => (await state()) === 'wrap_up', 5000);
+  t.equal((await app.inject({ method: 'PUT', url: '/v1/agents/eve/presence', headers: A, payload: { kind: 'ready' } })).statusCode, 202, 'the agent ends wrap-up early');
+  await eventually(async () => (await state()) === 'ready', 1500);
+});

@@ -14,5 +14,8 @@ export const acdErrors = {
     new AppError('conflict', 'presence.invalid_transition', `Cannot go from ${from} to ${to}.`, { details: { from, to } }),
   phoneNotRegistered: (agentId: string) =>
     new AppError('conflict', 'phone_not_registered', `Agent "${agentId}" has a SIP login but the phone is not registered; register the phone, then go ready.`, { details: { agentId } }),
+  unknownDisposition: (code: string, allowed: string[]) =>
+    new AppError('invalid', 'unknown_disposition', `"${code}" is not a disposition code of this queue; use one of: ${allowed.join(', ')}.`, { details: { field: 'body.code', allowed } }),
+  notYourTask: (taskId: string) => new AppError('forbidden', 'not_your_task', `Task "${taskId}" was not handled by this agent.`, { details: { taskId } }),
   routerUnavailable: () => new AppError('unavailable', 'router_unavailable', 'The routing engine is not running yet for this tenant; retry shortly.'),
 };

@@ -53,6 +53,21 @@ export async function acdRoutes(app: FastifyInstance, opts: { service: AcdServic
     },
   );
 
+  app.put<{ Params: { id: string }; Body: { code: string; notes?: string } }>(
+    '/v1/tasks/:id/disposition',
+    {
+      config: { roles: ['admin', 'supervisor', 'agent'] },
+      schema: { tags: ['acd'], summary: "Record the task's disposition code and notes (the handling agent, or a supervisor)", security, params: s.taskIdParams, body: s.dispositionBody, response: { 200: s.anyObject, 400: err, 401: err, 403: err, 404: err } },
+    },
+    async (request) => {
+      const p = principalOf(request);
+      const supervising = p.roles.includes('admin') || p.roles.includes('supervisor');
+      const own = supervising ? undefined : p.kind === 'user' ? await routing.agentIdForUser(app.tenantId, p.id) : undefined;
+      if (!supervising && own === undefined) throw acdErrors.noAgentForUser();
+      return service.setDisposition(own, request.params.id, request.body.code, request.body.notes);
+    },
+  );
+
   app.put<{ Params: { id: string }; Body: { kind: 'offline' | 'ready' | 'not_ready'; reason?: string } }>(
     '/v1/agents/:id/presence',
     {

@@ -58,3 +58,10 @@ export const eventsQuery = {
   additionalProperties: false,
   properties: { after: { type: 'string', pattern: '^\\d{1,16}-\\d{1,10}$' }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
 } as const;
+
+export const dispositionBody = {
+  type: 'object',
+  required: ['code'],
+  additionalProperties: false,
+  properties: { code: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }, notes: { type: 'string', maxLength: 4000 } },
+} as const;

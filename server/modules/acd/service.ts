@@ -20,6 +20,8 @@ export interface AcdServiceDeps {
   tenantId: number;
   partition: string;
   loadConfig(): Promise<RoutingConfig>;
+  /** A queue's after-call rules (wrap-up time, disposition codes). */
+  afterCall?: (queueId: string) => Promise<{ wrapUpMs: number; dispositions: string[] } | undefined>;
   /** Whether the agent's phone is registered; undefined when the agent has no SIP login. */
   phoneRegistered?: (agentId: string) => Promise<boolean | undefined>;
 }
@@ -152,10 +154,31 @@ export function createAcdService(deps: AcdServiceDeps) {
       await store.append(answer === 'accept' ? { type: 'offer_accepted', offerId } : { type: 'offer_declined', offerId }, now());
     },
 
+    /** The agent finished the task: its capacity is freed and, if the queue says so, wrap-up starts. */
     async releaseTask(agentId: string, taskId: string): Promise<void> {
       const row = await deps.sql.getTask(deps.tenantId, taskId);
       if (!row || String(row.assigned_agent_id) !== agentId) throw acdErrors.taskNotFound(taskId);
       await store.append({ type: 'capacity_released', agentId, taskId }, now());
+      const rules = await deps.afterCall?.(String(row.queue_id));
+      if (rules && rules.wrapUpMs > 0) {
+        const current = (await store.presenceOf(agentId))?.presence.kind;
+        // Wrap-up follows a finished task of a ready or busy agent; an agent who went not ready stays so.
+        if (current === 'ready' || current === 'busy' || current === undefined) {
+          await store.append({ type: 'agent_presence_changed', agentId, presence: { kind: 'wrap_up', until: now() + rules.wrapUpMs } }, now());
+        }
+      }
+    },
+
+    /** Records (or corrects) the disposition of a task the agent handled. */
+    async setDisposition(agentId: string | undefined, taskId: string, code: string, notes: string | undefined) {
+      const row = await deps.sql.getTask(deps.tenantId, taskId);
+      if (!row || row.assigned_agent_id == null) throw acdErrors.taskNotFound(taskId);
+      const handler = String(row.assigned_agent_id);
+      if (agentId !== undefined && agentId !== handler) throw acdErrors.notYourTask(taskId);
+      const allowed = (await deps.afterCall?.(String(row.queue_id)))?.dispositions ?? [];
+      if (allowed.length > 0 && !allowed.includes(code)) throw acdErrors.unknownDisposition(code, allowed);
+      await deps.sql.putDisposition(deps.tenantId, taskId, handler, code, notes);
+      return { taskId, agentId: handler, code, notes: notes ?? null };
     },
 
     async estimateWait(queueId: string, channel: Channel, priority: number): Promise<WaitEstimate & { queueId: string; channel: Channel; waiting?: number }> {

@@ -170,6 +170,12 @@ export function createAcdSqlStore(pool: Pool) {
       const [rows] = (await pool.query('SELECT * FROM tasks WHERE tenant_id = ? AND id = ?', [tenantId, id])) as unknown as [Record<string, unknown>[]];
       return rows[0];
     },
+    async putDisposition(tenantId: number, taskId: string, agentId: string, code: string, notes: string | undefined): Promise<void> {
+      await pool.query(
+        'INSERT INTO task_dispositions (tenant_id, task_id, agent_id, code, notes) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE code = VALUES(code), notes = VALUES(notes)',
+        [tenantId, taskId, agentId, code, notes ?? null],
+      );
+    },
     async getOffer(tenantId: number, id: string): Promise<Record<string, unknown> | undefined> {
       const [rows] = (await pool.query('SELECT * FROM offers WHERE tenant_id = ? AND id = ?', [tenantId, id])) as unknown as [Record<string, unknown>[]];
       return rows[0];

@@ -83,6 +83,14 @@ export const queueBody = {
       },
     },
     offerTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+    wrapUpSeconds: { type: 'integer', minimum: 0, maximum: 3600, description: 'After-call work: the agent takes no new work for this long after a task of this queue (they may end it early)' },
+    dispositions: {
+      type: 'array',
+      maxItems: 100,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
+      description: 'Disposition codes agents choose from at the end of a task; empty: any code',
+    },
   },
 } as const;
 

@@ -26,6 +26,8 @@ export interface QueueDoc {
   calendarId?: string;
   relaxation?: { afterSeconds: number; minLevelDelta?: number; addAgentGroups?: string[] }[];
   offerTimeoutSeconds?: number;
+  wrapUpSeconds?: number;
+  dispositions?: string[];
 }
 export interface AgentDoc {
   name: string;
@@ -174,6 +176,14 @@ export function createRoutingService(deps: RoutingDeps) {
       if (!(await store.remove(kind, tenantId, id, actor))) throw routingErrors.notFound(kind, id);
       await deps.audit({ tenantId, actor, action: `${kind}.delete`, target: id, requestId });
       deps.events.publish('routing.config_changed', { tenantId, version: await store.currentVersion(tenantId), what: `${kind} ${id} deleted` });
+    },
+
+    /** A queue's after-call rules: wrap-up time and the disposition codes agents choose from. */
+    async afterCall(tenantId: number, queueId: string): Promise<{ wrapUpMs: number; dispositions: string[] } | undefined> {
+      const q = await store.get('queue', tenantId, queueId);
+      if (!q) return undefined;
+      const doc = q.doc as unknown as QueueDoc;
+      return { wrapUpMs: (doc.wrapUpSeconds ?? 0) * 1000, dispositions: doc.dispositions ?? [] };
     },
 
     /** The agent record linked to a user login, if any. */
