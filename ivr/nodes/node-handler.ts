@@ -1,4 +1,5 @@
 import type {
+  GatherOptions,
   DipRecord,
   Flow,
   FlowNode,
@@ -89,14 +90,7 @@ export interface NodeHandler<N extends FlowNode = FlowNode> {
 export const GATHER_DEFAULTS = { timeoutMs: 5000, interDigitTimeoutMs: 3000, retries: 2 } as const;
 
 /** The gather options every digit-reading node shares, with defaults applied. */
-export function gatherBase(node: {
-  readonly prompts?: readonly PromptRef[];
-  readonly interruptible?: boolean;
-  readonly timeoutMs?: number;
-  readonly retries?: number;
-  readonly invalidPrompts?: readonly PromptRef[];
-  readonly noInputPrompts?: readonly PromptRef[];
-}): Omit<GatherSpec, 'mode' | 'mask' | 'interDigitTimeoutMs'> {
+export function gatherBase(node: GatherOptions): Omit<GatherSpec, 'mode' | 'mask' | 'interDigitTimeoutMs'> {
   return {
     prompts: node.prompts ?? [],
     interruptible: node.interruptible ?? true,
