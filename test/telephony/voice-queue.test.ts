@@ -90,6 +90,10 @@ t.test('given a queue, a ready agent and an entry point on a real Asterisk', asy
     const file = path.join(asterisk.instanceDir, 'spool/recording', `${call.recording}.wav`);
     await eventually(async () => existsSync(file) && statSync(file).size > 44, 5000);
     t.ok(statSync(file).size > 1000, `the bridged call was recorded (${statSync(file).size} bytes)`);
+    const events = (await app.inject({ method: 'GET', url: `/v1/agents/${agentId}/events`, headers: H })).json().items.map((i: { event: { kind: string } }) => i.event);
+    const kinds = events.map((e: { kind: string }) => e.kind);
+    t.ok(kinds.indexOf('route') >= 0 && kinds.indexOf('screen_pop') > kinds.indexOf('route'), `the desktop got the offer, then the screen-pop (${kinds.join(', ')})`);
+    t.match(events.find((e: { kind: string }) => e.kind === 'screen_pop'), { taskId: callId, queueId: 'hotline', entry, caller: { number: callerNumber } });
     const state = await eventually(async () => {
       const s = (await app.inject({ method: 'GET', url: `/v1/agents/${agentId}/state`, headers: H })).json();
       return s.loadUnits === 0 ? s : undefined;

@@ -191,6 +191,14 @@ export function createAcdService(deps: AcdServiceDeps) {
       return { queueId, channel, ...(load ? { waiting: load.waiting } : {}), ...estimate };
     },
 
+    /**
+     * Adds an event of our own (not a routing decision) to an agent's desktop stream, e.g. the
+     * screen-pop that goes with an offer. It is delivered and resumable like the decisions.
+     */
+    async notifyAgent(agentId: string, event: { kind: string } & Record<string, unknown>): Promise<void> {
+      await deps.redis.xadd(k.agentStream(agentId), 'MAXLEN', '~', '1000', '*', 'd', JSON.stringify(event));
+    },
+
     agentEvents: (agentId: string, after: string, count: number) => store.agentEvents(agentId, after, count),
     agentStreamHead: (agentId: string) => store.agentStreamHead(agentId),
   };

@@ -11,6 +11,9 @@ import './events.js';
 interface LiveCall {
   server: string;
   callId: string;
+  entry: string;
+  callerNumber: string;
+  callerName: string;
   queueId: string;
   arrivedAt: number;
   state: 'queued' | 'connected' | 'ended';
@@ -25,7 +28,7 @@ export interface VoiceDeps {
   store: VoiceStore;
   /** Absent when no media server is configured (entry points can still be managed). */
   calls: CallControl | undefined;
-  acd: Pick<AcdService, 'enqueueTask' | 'answerOffer' | 'abandonTask' | 'releaseTask'>;
+  acd: Pick<AcdService, 'enqueueTask' | 'answerOffer' | 'abandonTask' | 'releaseTask' | 'notifyAgent'>;
   queueExists(queueId: string): Promise<boolean>;
   events: EventBus;
   clock: Clock;
@@ -86,7 +89,7 @@ export function createVoiceService(deps: VoiceDeps) {
       await deps.store.callEnded(deps.tenantId, e.callId, 'no_entry_point', now());
       return;
     }
-    const call: LiveCall = { server: e.server, callId: e.callId, queueId: entry.targetId, arrivedAt: now(), state: 'queued', legs: new Map() };
+    const call: LiveCall = { server: e.server, callId: e.callId, entry: e.entry, callerNumber: e.callerNumber, callerName: e.callerName, queueId: entry.targetId, arrivedAt: now(), state: 'queued', legs: new Map() };
     live.set(e.callId, call);
     await cc().answer(e.server, e.callId);
     const hold = `hold-${entry.targetId}`;
@@ -103,6 +106,11 @@ export function createVoiceService(deps: VoiceDeps) {
         if (!call || call.state !== 'queued') return;
         for (const o of d.offers) {
           byOffer.set(o.id, call);
+          // Screen-pop: who is calling and what we know, on the desktop as the phone starts ringing.
+          safe('screen-pop', deps.acd.notifyAgent(o.agentId, {
+            kind: 'screen_pop', offerId: o.id, taskId: call.callId, interactionId: call.callId, channel: 'voice',
+            queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
+          }));
           try {
             const legId = await cc().ringLeg(call.server, {
               endpoint: deps.agentEndpoint(o.agentId), tag: o.id, originatorCallId: call.callId, callerId: 'ACD', timeoutSeconds: Math.max(1, (o.expiresAt - now()) / 1000),
