@@ -184,6 +184,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     store: createVoiceStore(app.mysql),
     calls: options.calls,
     acd,
+    audit,
     queueExists: async (queueId) => (await routing.load(app.tenantId)).queues.some((q) => q.id === queueId),
     events: app.events,
     clock: app.clock,
@@ -230,7 +231,11 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
       acd
         .agentState(c.agentId)
         .then((s) => (s.presence.kind === 'ready' ? acd.setPresence(c.agentId, { kind: 'not_ready', reason: 'phone_offline' }) : undefined))
-        .catch((err: unknown) => app.log.warn({ err, agentId: c.agentId }, 'could not take an agent with an offline phone out of routing'));
+        .catch((err: unknown) => {
+          // A phone of an agent the routing configuration does not know (yet) needs nothing done.
+          if (isAppError(err) && err.kind === 'not_found') return;
+          app.log.warn({ err, agentId: c.agentId }, 'could not take an agent with an offline phone out of routing');
+        });
     });
     app.addHook('onClose', async () => off());
   }

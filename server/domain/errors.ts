@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'conflict' // 409: duplicate or state does not allow it
   | 'too_large' // 413
   | 'unsupported' // 415
+  | 'bad_range' // 416: the requested byte range is outside the resource
   | 'throttled' // 429
   | 'unavailable' // 503: a dependency is down; retry later
   | 'timeout' // 504: a dependency did not answer in time; retry later

@@ -110,6 +110,8 @@ export interface AriClient {
   /** Resolves true once connected, false when `timeoutMs` passes first. */
   waitUntilUp(timeoutMs: number): Promise<boolean>;
   request<T = unknown>(method: HttpMethod, path: string, options?: RequestOptions): Promise<T>;
+  /** A GET whose answer is a file (a stored recording), as bytes; failures are typed like request's. */
+  download(path: string, options?: { timeoutMs?: number }): Promise<{ contentType: string | undefined; body: Buffer }>;
   on<K extends AriEventType>(type: K, handler: AriEventHandler<AriEventOf<K>>): () => void;
   /** Every event, typed or not, in the same per-channel order. */
   onEvent(handler: AriEventHandler<AriAnyEvent>): () => void;
@@ -276,6 +278,15 @@ export function createAriClient(options: AriClientOptions): AriClient {
   // --- REST ----------------------------------------------------------------------------
 
   async function request<T>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    return (await exchange(method, path, opts, false)) as T;
+  }
+
+  /** A GET whose answer is a file (e.g. a stored recording), as bytes. */
+  async function download(path: string, opts: { timeoutMs?: number } = {}): Promise<{ contentType: string | undefined; body: Buffer }> {
+    return (await exchange('GET', path, opts, true)) as { contentType: string | undefined; body: Buffer };
+  }
+
+  async function exchange(method: HttpMethod, path: string, opts: RequestOptions, binary: boolean): Promise<unknown> {
     const ctx: AriRequestContext = { server: name, method, path };
     if (stopped) throw ariStoppedError(ctx);
     const timeoutMs = opts.timeoutMs ?? requestTimeoutMs;
@@ -287,7 +298,7 @@ export function createAriClient(options: AriClientOptions): AriClient {
     }, timeoutMs);
     inflight.add(controller);
     try {
-      const headers: Record<string, string> = { authorization, accept: 'application/json' };
+      const headers: Record<string, string> = { authorization, accept: binary ? '*/*' : 'application/json' };
       let body: string | undefined;
       if (opts.body !== undefined) {
         headers['content-type'] = 'application/json';
@@ -303,12 +314,14 @@ export function createAriClient(options: AriClientOptions): AriClient {
         if (method !== 'GET' || controller.signal.aborted || transportCode(error) !== 'ECONNRESET') throw error;
         response = await send(method, fullPath, headers, body, controller.signal);
       }
-      const parsed = parseBody(response.text, response.contentType);
+      const text = binary && response.statusCode >= 200 && response.statusCode < 300 ? '' : response.body.toString('utf8');
+      const parsed = parseBody(text, response.contentType);
       if (response.statusCode < 200 || response.statusCode >= 300) {
-        throw ariStatusError(ctx, response.statusCode, parsed.ok ? parsed.value : response.text);
+        throw ariStatusError(ctx, response.statusCode, parsed.ok ? parsed.value : text);
       }
+      if (binary) return { contentType: response.contentType, body: response.body };
       if (!parsed.ok) throw ariBadResponseError(ctx, response.statusCode, parsed.error);
-      return parsed.value as T;
+      return parsed.value;
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (timedOut) throw ariTimeoutError(ctx, timeoutMs, error);
@@ -326,7 +339,7 @@ export function createAriClient(options: AriClientOptions): AriClient {
     headers: Record<string, string>,
     body: string | undefined,
     signal: AbortSignal,
-  ): Promise<{ statusCode: number; contentType: string | undefined; text: string }> {
+  ): Promise<{ statusCode: number; contentType: string | undefined; body: Buffer }> {
     return new Promise((resolve, reject) => {
       const req = transport.request(
         {
@@ -346,7 +359,7 @@ export function createAriClient(options: AriClientOptions): AriClient {
             resolve({
               statusCode: res.statusCode ?? 0,
               contentType: res.headers['content-type'],
-              text: Buffer.concat(chunks).toString('utf8'),
+              body: Buffer.concat(chunks),
             }),
           );
           res.on('error', reject);
@@ -671,6 +684,7 @@ export function createAriClient(options: AriClientOptions): AriClient {
     state: () => ({ ...status, ...(status.lastError ? { lastError: { ...status.lastError } } : {}) }),
     waitUntilUp,
     request,
+    download,
     on(type, handler) {
       let set = typedHandlers.get(type);
       if (!set) {

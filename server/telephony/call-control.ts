@@ -33,6 +33,8 @@ export interface CallControl {
   /** Rings an endpoint for `timeoutSeconds` while the caller keeps its music; returns the leg id. */
   ringLeg(server: string, opts: { endpoint: string; tag: string; originatorCallId: string; callerId: string; timeoutSeconds: number }): Promise<string>;
   recordBridge(server: string, bridgeId: string, name: string): Promise<void>;
+  /** A finished recording's file, from the server that made it. */
+  fetchRecording(server: string, name: string): Promise<{ contentType: string; body: Buffer }>;
 }
 
 const LEG_ARG = 'leg';
@@ -127,6 +129,10 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     },
     async recordBridge(server, bridgeId, name) {
       await client(server).bridges.record(bridgeId, { name, format: 'wav', ifExists: 'overwrite' });
+    },
+    async fetchRecording(server, name) {
+      const r = await client(server).download(`/recordings/stored/${encodeURIComponent(name)}/file`, { timeoutMs: 30000 });
+      return { contentType: r.contentType ?? 'audio/wav', body: r.body };
     },
   };
 }

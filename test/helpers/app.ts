@@ -5,7 +5,7 @@ import type { ResultSetHeader } from 'mysql2';
 import { loadConfig, type Config } from '../../config/index.js';
 import { buildApp, type BuildAppOptions } from '../../server/app.js';
 import { telephonyFromConfig } from '../../server/telephony/from-config.js';
-import { createSilentLogger } from '../../server/infra/logger.js';
+import { createLogger, createSilentLogger } from '../../server/infra/logger.js';
 import { dropDatabase } from '../../server/infra/mysql.js';
 import { hashPassword } from '../../server/infra/passwords.js';
 import type { UserRole } from '../../server/domain/principal.js';
@@ -63,7 +63,8 @@ async function readyWithTeardown(t: Teardown, config: Config, build: (config: Co
  */
 export async function buildTestAppWithTelephony(t: Teardown, env: Record<string, string>): Promise<FastifyInstance> {
   return readyWithTeardown(t, testConfig(env), (config) => {
-    const logger = createSilentLogger();
+    // IPCC_TEST_LOG=debug shows the server's log of a telephony test on stderr.
+    const logger = process.env.IPCC_TEST_LOG ? createLogger({ level: process.env.IPCC_TEST_LOG }, process.stderr) : createSilentLogger();
     const { port, calls, agentEndpoints } = telephonyFromConfig(config, logger);
     return buildApp(config, { logger, telephony: port, calls, agentEndpoints });
   });

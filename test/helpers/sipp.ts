@@ -174,3 +174,18 @@ export async function runSippUas(options: SippUasOptions): Promise<SippResult> {
     '-m', String(options.calls ?? 1), '-timeout', `${timeoutS}s`,
   ]);
 }
+
+/** Resolves once something listens on UDP ip:port (SIPp started as a UAS), or rejects after `timeoutMs`. */
+export async function waitUdpListening(ip: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const taken = await new Promise<boolean>((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(true));
+      s.bind(port, ip, () => s.close(() => resolve(false)));
+    });
+    if (taken) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on udp ${ip}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -12,7 +12,7 @@ import { createAriClient } from '../../server/telephony/ari-client.js';
 import { agentEndpointId } from '../../server/domain/sip-endpoint.js';
 import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
-import { freeUdpPort, runSipp, runSippUas } from '../helpers/sipp.js';
+import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
 
 t.test('given a queue, a ready agent and an entry point on a real Asterisk', async (t) => {
   const asterisk = await ensureAsterisk('main');
@@ -59,6 +59,8 @@ t.test('given a queue, a ready agent and an entry point on a real Asterisk', asy
   await t.test('when a caller dials the entry point then the agent rings, answers, is bridged and recorded, and both sides end cleanly', async (t) => {
     const callerNumber = `6${Date.now().toString().slice(-9)}`;
     const agentPhone = runSippUas({ instance: asterisk, scenario: 'agent-answers-then-hangs-up.xml', ip: agentIp, port: agentPort, timeoutMs: 40_000 });
+    // The phone must be listening before the call rings it (a ring to a closed port fails at once).
+    await waitUdpListening(agentIp, agentPort, 10_000);
     const caller = await runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 40_000 });
     const agent = await agentPhone;
     t.equal(caller.exitCode, 0, `caller SIPp succeeded: ${caller.errors || caller.stderr.slice(-500)}`);
@@ -90,6 +92,27 @@ t.test('given a queue, a ready agent and an entry point on a real Asterisk', asy
     const file = path.join(asterisk.instanceDir, 'spool/recording', `${call.recording}.wav`);
     await eventually(async () => existsSync(file) && statSync(file).size > 44, 5000);
     t.ok(statSync(file).size > 1000, `the bridged call was recorded (${statSync(file).size} bytes)`);
+    // Played back over HTTP to allowed roles, whole or by range, each access audited.
+    const qa = bearer((await loginAs(app, ['qa'])).token);
+    const whole = await app.inject({ method: 'GET', url: `/v1/calls/${callId}/recording`, headers: qa });
+    t.equal(whole.statusCode, 200);
+    t.equal(whole.headers['accept-ranges'], 'bytes');
+    t.equal(whole.rawPayload.length, statSync(file).size, 'the whole file');
+    t.equal(whole.rawPayload.subarray(0, 4).toString('ascii'), 'RIFF', 'a WAV file');
+    const part = await app.inject({ method: 'GET', url: `/v1/calls/${callId}/recording`, headers: { ...qa, range: 'bytes=100-199' } });
+    t.equal(part.statusCode, 206);
+    t.equal(part.headers['content-range'], `bytes 100-199/${statSync(file).size}`);
+    t.same(part.rawPayload, whole.rawPayload.subarray(100, 200));
+    const tail = await app.inject({ method: 'GET', url: `/v1/calls/${callId}/recording`, headers: { ...qa, range: 'bytes=-10' } });
+    t.equal(tail.rawPayload.length, 10, 'a suffix range');
+    const outside = await app.inject({ method: 'GET', url: `/v1/calls/${callId}/recording`, headers: { ...qa, range: 'bytes=99999999-' } });
+    t.equal(outside.statusCode, 416);
+    t.equal(outside.json().code, 'range_not_satisfiable');
+    const agentToken = bearer((await loginAs(app, ['agent'])).token);
+    t.equal((await app.inject({ method: 'GET', url: `/v1/calls/${callId}/recording`, headers: agentToken })).statusCode, 403, 'agents may not play recordings');
+    t.equal((await app.inject({ method: 'GET', url: '/v1/calls/no-such-call/recording', headers: qa })).statusCode, 404);
+    const [audits] = (await app.mysql.query("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'recording.fetch' AND target = ?", [callId])) as unknown as [{ n: number }[]];
+    t.equal(Number(audits[0]?.n), 4, 'every access is audited');
     const events = (await app.inject({ method: 'GET', url: `/v1/agents/${agentId}/events`, headers: H })).json().items.map((i: { event: { kind: string } }) => i.event);
     const kinds = events.map((e: { kind: string }) => e.kind);
     t.ok(kinds.indexOf('route') >= 0 && kinds.indexOf('screen_pop') > kinds.indexOf('route'), `the desktop got the offer, then the screen-pop (${kinds.join(', ')})`);

@@ -10,6 +10,7 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   conflict: 409,
   too_large: 413,
   unsupported: 415,
+  bad_range: 416,
   throttled: 429,
   internal: 500,
   unavailable: 503,
