@@ -63,12 +63,22 @@ async function readyWithTeardown(t: Teardown, config: Config, build: (config: Co
  */
 export async function buildTestAppWithTelephony(t: Teardown, env: Record<string, string>): Promise<FastifyInstance> {
   return readyWithTeardown(t, testConfig(env), (config) => {
-    // IPCC_TEST_LOG=debug shows the server's log of a telephony test on stderr.
-    const logger = process.env.IPCC_TEST_LOG ? createLogger({ level: process.env.IPCC_TEST_LOG }, process.stderr) : createSilentLogger();
+    // The server's log (info and up) is kept for the test to show when a call fails;
+    // IPCC_TEST_LOG=debug also prints it on stderr.
+    const logger = createLogger({ level: process.env.IPCC_TEST_LOG ?? 'info' }, {
+      write(line: string) {
+        serverLog.push(line);
+        if (serverLog.length > 500) serverLog.shift();
+        if (process.env.IPCC_TEST_LOG) process.stderr.write(line);
+      },
+    });
     const { port, calls, agentEndpoints } = telephonyFromConfig(config, logger);
     return buildApp(config, { logger, telephony: port, calls, agentEndpoints });
   });
 }
+
+/** The last lines the telephony test app logged (see {@link buildTestAppWithTelephony}). */
+export const serverLog: string[] = [];
 
 /** Deletes every Redis key under a test's own prefix (never anything else). */
 export async function deleteKeys(prefix: string): Promise<void> {

@@ -10,7 +10,7 @@ import t from 'tap';
 import { createSilentLogger } from '../../server/infra/logger.js';
 import { createAriClient } from '../../server/telephony/ari-client.js';
 import { agentEndpointId } from '../../server/domain/sip-endpoint.js';
-import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
+import { bearer, buildTestAppWithTelephony, eventually, loginAs, serverLog } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
 
@@ -77,6 +77,7 @@ t.test('given a queue, a ready agent and an entry point on a real Asterisk', asy
       const [evs] = (await app.mysql.query('SELECT event_id, body FROM routing_events ORDER BY at_ms, event_id')) as unknown as [{ event_id: string; body: unknown }[]];
       t.comment(`decisions for ${callId}: ${JSON.stringify(ds)}`);
       t.comment(`router input: ${JSON.stringify(evs.map((e) => e.body)).slice(0, 3000)}`);
+      t.comment(`server log:\n${serverLog.filter((l) => !l.includes('"msg":"request completed"') && !l.includes('"msg":"incoming request"')).slice(-40).join('')}`);
     }
     const call = await eventually(async () => {
       const r = (await app.inject({ method: 'GET', url: `/v1/calls/${callId}`, headers: H })).json();

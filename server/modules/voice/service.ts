@@ -113,9 +113,15 @@ export function createVoiceService(deps: VoiceDeps) {
             kind: 'screen_pop', offerId: o.id, taskId: call.callId, interactionId: call.callId, channel: 'voice',
             queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
           }));
-          try {
-            const legId = await cc().ringLeg(call.server, {
+          const ring = () =>
+            cc().ringLeg(call.server, {
               endpoint: deps.agentEndpoint(o.agentId), tag: o.id, originatorCallId: call.callId, callerId: 'ACD', timeoutSeconds: Math.max(1, (o.expiresAt - now()) / 1000),
+            });
+          try {
+            // One quick second try: a transient media-server hiccup should not cost the agent a miss.
+            const legId = await ring().catch(async (err: unknown) => {
+              log.warn({ err, offerId: o.id }, 'ringing the agent failed; trying once more');
+              return ring();
             });
             if (byOffer.has(o.id)) call.legs.set(o.id, legId);
             else safe('hang up late leg', cc().hangup(call.server, legId));
@@ -186,6 +192,7 @@ export function createVoiceService(deps: VoiceDeps) {
           return;
         }
         if (call.legs.get(e.tag) === e.legId) {
+          log.info({ offerId: e.tag, cause: e.cause }, 'agent leg ended unanswered');
           call.legs.delete(e.tag);
           if (byOffer.delete(e.tag)) {
             // Not answered (no answer, busy, rejected): a missed offer; the router rings the next agent.
