@@ -46,8 +46,10 @@ const LEG_ARG = 'leg';
  */
 export function createAriCallControl(telephony: Telephony, log: Log): CallControl {
   const handlers = new Set<(e: CallEvent) => void | Promise<void>>();
-  /** channel id → tag, for legs we placed (and whether they were answered). */
-  const legs = new Map<string, { tag: string; answered: boolean }>();
+  /** channel id → tag, for legs we placed (whether they are in our application yet, and answered). */
+  const legs = new Map<string, { tag: string; answered: boolean; inStasis: boolean }>();
+  /** Legs created but not yet seen entering our application: `dial` must wait for that. */
+  const stasisWaiters = new Map<string, () => void>();
   /** customer channels in our application. */
   const calls = new Set<string>();
 
@@ -65,7 +67,10 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   telephony.on('StasisStart', async (e, c) => {
     const [kind, arg] = e.args ?? [];
     if (kind === LEG_ARG && arg) {
-      legs.set(e.channel.id, { tag: arg, answered: e.channel.state === 'Up' });
+      const leg = legs.get(e.channel.id) ?? { tag: arg, answered: e.channel.state === 'Up', inStasis: false };
+      leg.inStasis = true;
+      legs.set(e.channel.id, leg);
+      stasisWaiters.get(e.channel.id)?.();
       return;
     }
     if (kind !== 'inbound') return;
@@ -123,7 +128,26 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     async ringLeg(server, o) {
       const c = client(server);
       const channel = await c.channels.create({ endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, originator: o.originatorCallId, callerId: o.callerId });
-      legs.set(channel.id, { tag: o.tag, answered: false });
+      const leg = legs.get(channel.id) ?? { tag: o.tag, answered: false, inStasis: false };
+      legs.set(channel.id, leg);
+      // `create` answers before the channel has entered our application; Asterisk refuses to
+      // dial it until then (409 "Channel not in Stasis application"), so wait for its StasisStart.
+      if (!leg.inStasis) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            stasisWaiters.delete(channel.id);
+            reject(new Error(`leg ${channel.id} did not enter the application within 3 s`));
+          }, 3000);
+          stasisWaiters.set(channel.id, () => {
+            clearTimeout(timer);
+            stasisWaiters.delete(channel.id);
+            resolve();
+          });
+        }).catch(async (err: unknown) => {
+          await c.channels.hangup(channel.id, 'normal').catch(() => undefined);
+          throw err;
+        });
+      }
       await c.channels.dial(channel.id, { timeout: Math.max(1, Math.round(o.timeoutSeconds)) });
       return channel.id;
     },
