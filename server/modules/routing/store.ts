@@ -28,7 +28,7 @@ export function createRoutingStore(pool: Pool) {
     return v;
   }
 
-  function rowToDoc(kind: DocKind, r: RowDataPacket): StoredDoc<Record<string, unknown>> {
+  function docFromRow(kind: DocKind, r: RowDataPacket): StoredDoc<Record<string, unknown>> {
     let doc: Record<string, unknown>;
     if (kind === 'skill') doc = { name: r.name, description: r.description };
     else if (kind === 'calendar') doc = { name: r.name, timeZone: r.time_zone, weekly: parse(r.weekly), holidays: parse(r.holidays) };
@@ -69,12 +69,12 @@ export function createRoutingStore(pool: Pool) {
 
     async get(kind: DocKind, tenantId: number, id: string): Promise<StoredDoc<Record<string, unknown>> | undefined> {
       const [rows] = await pool.query<RowDataPacket[]>(`SELECT * FROM ${TABLE[kind]} WHERE tenant_id = ? AND id = ?`, [tenantId, id]);
-      return rows[0] && rowToDoc(kind, rows[0]);
+      return rows[0] && docFromRow(kind, rows[0]);
     },
 
     async list(kind: DocKind, tenantId: number): Promise<StoredDoc<Record<string, unknown>>[]> {
       const [rows] = await pool.query<RowDataPacket[]>(`SELECT * FROM ${TABLE[kind]} WHERE tenant_id = ? ORDER BY id`, [tenantId]);
-      return rows.map((r) => rowToDoc(kind, r));
+      return rows.map((r) => docFromRow(kind, r));
     },
 
     async remove(kind: DocKind, tenantId: number, id: string, actor: string): Promise<boolean> {
