@@ -180,8 +180,15 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   } else {
     app.addHook('onReady', async () => bootstrapInBackground());
   }
+  const flows = createFlowService({
+    store: createFlowStore(app.mysql),
+    audit,
+    events: app.events,
+    calendarIds: async (tenantId) => (await routing.list('calendar', tenantId)).items.map((c) => c.id),
+  });
   const voice = createVoiceService({
     store: createVoiceStore(app.mysql),
+    flowExists: async (flowId) => (await flows.published(app.tenantId, flowId)) !== undefined,
     calls: options.calls,
     acd,
     audit,
@@ -246,12 +253,6 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     });
     app.addHook('onClose', async () => off());
   }
-  const flows = createFlowService({
-    store: createFlowStore(app.mysql),
-    audit,
-    events: app.events,
-    calendarIds: async (tenantId) => (await routing.list('calendar', tenantId)).items.map((c) => c.id),
-  });
   const health = createHealthService({ mysql: app.mysql, redis: app.redis, telephony: app.telephony, timeoutMs: 2000 });
 
   // Before access control: its hook marks upgrade requests so a refused upgrade's socket is closed.

@@ -52,7 +52,7 @@ TEMPLATE_DIR=$(cd "$SCRIPT_DIR/../asterisk" && pwd)
 STACK_DIR=${IPCC_STACK_DIR:-/var/cache/ipcc-stack}
 ROOT=${IPCC_STACK_ROOT:-$STACK_DIR/sid-root}
 SUITE=${IPCC_STACK_SUITE:-sid}
-PACKAGES=${IPCC_STACK_PACKAGES:-asterisk,asterisk-modules,asterisk-core-sounds-en-gsm,asterisk-moh-opsound-gsm,ca-certificates,sip-tester,baresip-core,sox}
+PACKAGES=${IPCC_STACK_PACKAGES:-asterisk,asterisk-modules,asterisk-core-sounds-en-gsm,asterisk-moh-opsound-gsm,ca-certificates,sip-tester,baresip-core,sox,espeak-ng}
 BOOT_TIMEOUT=${IPCC_STACK_BOOT_TIMEOUT:-60}
 MAX_SLOT=40
 # Paths inside the root.
@@ -212,6 +212,31 @@ root_is_current() {
   [[ -f $ROOT/$MARKER ]] && [[ "$(cat "$ROOT/$MARKER")" == "$(desired_marker)" ]]
 }
 
+# Packages the desired set adds to the current root's, one per line; fails when the suite
+# differs or a package was dropped (those need a full rebuild).
+added_packages() {
+  [[ -f $ROOT/$MARKER ]] || return 1
+  local have want
+  [[ "$(sed -n 's/^suite=//p' "$ROOT/$MARKER")" == "$SUITE" ]] || return 1
+  have=$(sed -n 's/^packages=//p' "$ROOT/$MARKER" | tr ',' '\n' | sed '/^$/d' | sort -u)
+  want=$(tr ',' '\n' <<<"$PACKAGES" | sed '/^$/d' | sort -u)
+  [[ -z $(comm -23 <(printf '%s\n' "$have") <(printf '%s\n' "$want")) ]] || return 1
+  comm -13 <(printf '%s\n' "$have") <(printf '%s\n' "$want")
+}
+
+# A root that only lacks some packages gets them with apt inside it, even while instances run
+# from it (adding a tool such as espeak-ng does not disturb a running Asterisk).
+extend_root_locked() {
+  local added
+  added=$(added_packages) || return 1
+  [[ -n $added ]] || return 1
+  say "adding to the root: $(paste -sd' ' <<<"$added")"
+  mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+  # shellcheck disable=SC2086
+  chroot "$ROOT" sh -c "apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $(paste -sd' ' <<<"$added")" >&2 || return 1
+  desired_marker >"$ROOT/$MARKER"
+}
+
 # Roots of interrupted builds or replacements. Called with the build lock held, so nothing
 # is building them right now.
 remove_leftovers() {
@@ -289,7 +314,7 @@ cmd_build_root() {
 # Build the root if needed and mount /proc in it (Asterisk reads it).
 ensure_root() {
   lock 8 "$STACK_DIR/.build.lock" 1800
-  root_is_current || build_root_locked 0
+  root_is_current || extend_root_locked || build_root_locked 0
   remove_leftovers
   mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
   unlock 8

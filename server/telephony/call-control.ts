@@ -15,14 +15,36 @@ export type CallEvent =
   | { type: 'call_arrived'; server: string; callId: string; entry: string; callerNumber: string; callerName: string }
   | { type: 'leg_answered'; server: string; legId: string; tag: string }
   | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number }
-  | { type: 'call_ended'; server: string; callId: string };
+  | { type: 'call_ended'; server: string; callId: string }
+  /** A key pressed on a call or a leg (RFC 2833 / SIP INFO, as the media server decoded it). */
+  | { type: 'dtmf'; server: string; channelId: string; digit: string }
+  /** A playback started by {@link CallControl.play} ended (played out, stopped, or failed). */
+  | { type: 'playback_finished'; server: string; channelId: string; playbackId: string; failed: boolean }
+  /** A recording of a channel or bridge ended; `ok` false when the media server could not write it. */
+  | { type: 'recording_ended'; server: string; name: string; ok: boolean; durationSeconds: number | undefined };
 
 export interface CallControl {
   onEvent(handler: (e: CallEvent) => void | Promise<void>): () => void;
   answer(server: string, callId: string): Promise<void>;
   hangup(server: string, channelId: string): Promise<void>;
-  /** Plays prompts to one channel; resolves when the playback has started. */
-  play(server: string, channelId: string, media: readonly string[]): Promise<void>;
+  /**
+   * Plays prompts to one channel, in order, as one playback; resolves with its id once started.
+   * `playbackId` lets the caller name it (to match its `playback_finished` event).
+   */
+  play(server: string, channelId: string, media: readonly string[], opts?: { playbackId?: string; language?: string }): Promise<string>;
+  /** Stops a playback; one that already ended is not an error. */
+  stopPlayback(server: string, playbackId: string): Promise<void>;
+  /**
+   * Records what one channel says (a voicemail), up to `maxSeconds`; a key in `terminateOn`
+   * ends it. Its end arrives as `recording_ended`.
+   */
+  recordChannel(server: string, channelId: string, opts: { name: string; maxSeconds: number; beep: boolean; terminateOn: 'none' | 'any' | '#' | '*' }): Promise<void>;
+  /** Ends a live recording (the file is kept). One that already ended is not an error. */
+  stopRecording(server: string, name: string): Promise<void>;
+  /** Mutes or unmutes a live recording: muted stretches are written as silence, the timeline is kept. */
+  muteRecording(server: string, name: string, muted: boolean): Promise<void>;
+  /** Deletes a stored recording; an unknown one is not an error. */
+  deleteRecording(server: string, name: string): Promise<void>;
   /** A bridge where callers of one queue wait with music on hold (created once, reused). */
   ensureHoldingBridge(server: string, bridgeId: string): Promise<void>;
   /** A two-party mixing bridge; its media can be recorded. */
@@ -84,6 +106,21 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
     }
   });
+  telephony.on('ChannelDtmfReceived', async (e, c) => {
+    if (!legs.has(e.channel.id) && !calls.has(e.channel.id)) return;
+    await emit({ type: 'dtmf', server: c.name, channelId: e.channel.id, digit: e.digit });
+  });
+  telephony.on('PlaybackFinished', async (e, c) => {
+    const target = e.playback.target_uri ?? '';
+    if (!target.startsWith('channel:')) return;
+    await emit({ type: 'playback_finished', server: c.name, channelId: target.slice('channel:'.length), playbackId: e.playback.id, failed: e.playback.state === 'failed' });
+  });
+  telephony.on('RecordingFinished', async (e, c) => {
+    await emit({ type: 'recording_ended', server: c.name, name: e.recording.name, ok: true, durationSeconds: e.recording.duration });
+  });
+  telephony.on('RecordingFailed', async (e, c) => {
+    await emit({ type: 'recording_ended', server: c.name, name: e.recording.name, ok: false, durationSeconds: e.recording.duration });
+  });
   telephony.on('ChannelDestroyed', async (e, c) => {
     const leg = legs.get(e.channel.id);
     if (leg) {
@@ -105,8 +142,23 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     },
     answer: (server, callId) => client(server).channels.answer(callId),
     hangup: (server, channelId) => client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound),
-    async play(server, channelId, media) {
-      await client(server).channels.play(channelId, { media });
+    async play(server, channelId, media, opts) {
+      const p = await client(server).channels.play(channelId, {
+        media, ...(opts?.playbackId ? { playbackId: opts.playbackId } : {}), ...(opts?.language ? { lang: opts.language } : {}),
+      });
+      return p.id;
+    },
+    stopPlayback: (server, playbackId) => client(server).playbacks.stop(playbackId).catch(ignoreNotFound),
+    async recordChannel(server, channelId, o) {
+      await client(server).channels.record(channelId, { name: o.name, format: 'wav', maxDurationSeconds: o.maxSeconds, beep: o.beep, terminateOn: o.terminateOn, ifExists: 'overwrite' });
+    },
+    stopRecording: (server, name) => client(server).recordings.stop(name).catch(ignoreNotFound),
+    async muteRecording(server, name, muted) {
+      const r = client(server).recordings;
+      await (muted ? r.mute(name) : r.unmute(name));
+    },
+    async deleteRecording(server, name) {
+      await client(server).request('DELETE', `/recordings/stored/${encodeURIComponent(name)}`).catch(ignoreNotFound);
     },
     async ensureHoldingBridge(server, bridgeId) {
       const c = client(server);

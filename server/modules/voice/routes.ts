@@ -8,10 +8,13 @@ const security = [{ bearer: [] }];
 
 export async function voiceRoutes(app: FastifyInstance, opts: { service: VoiceService }): Promise<void> {
   const { service } = opts;
-  app.put<{ Params: { entry: string }; Body: { queueId: string } }>(
+  app.put<{ Params: { entry: string }; Body: { queueId?: string; flowId?: string } }>(
     '/v1/entry-points/:entry',
-    { config: { roles: ['admin'] }, schema: { tags: ['voice'], summary: 'Send calls to this number to a queue', security, params: s.entryParams, body: s.entryBody, response: { 200: s.anyObject, 400: err, 401: err, 403: err } } },
-    async (request) => service.putEntryPoint({ entry: request.params.entry, targetKind: 'queue', targetId: request.body.queueId }),
+    { config: { roles: ['admin'] }, schema: { tags: ['voice'], summary: 'Send calls to this number to a queue or an IVR flow', security, params: s.entryParams, body: s.entryBody, response: { 200: s.anyObject, 400: err, 401: err, 403: err } } },
+    async (request) => {
+      const { queueId, flowId } = request.body;
+      return service.putEntryPoint(flowId !== undefined ? { entry: request.params.entry, targetKind: 'ivr', targetId: flowId } : { entry: request.params.entry, targetKind: 'queue', targetId: queueId as string });
+    },
   );
   app.get(
     '/v1/entry-points',

@@ -6,9 +6,13 @@ export const entryParams = {
 
 export const entryBody = {
   type: 'object',
-  required: ['queueId'],
+  description: 'Where calls to this number go: a queue (`queueId`) or an IVR flow (`flowId`, its published version), exactly one of them.',
   additionalProperties: false,
-  properties: { queueId: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' } },
+  properties: {
+    queueId: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
+    flowId: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
+  },
+  oneOf: [{ required: ['queueId'] }, { required: ['flowId'] }],
 } as const;
 
 export const callParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;

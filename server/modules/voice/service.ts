@@ -4,6 +4,7 @@ import type { AuditLog } from '../../infra/audit.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Log } from '../../infra/logger.js';
 import type { CallControl, CallEvent } from '../../telephony/index.js';
+import type { IvrContext, TerminalAction } from '../../../ivr/index.js';
 import type { AcdService } from '../acd/service.js';
 import { voiceErrors } from './errors.js';
 import type { EntryPoint, VoiceStore } from './store.js';
@@ -15,14 +16,67 @@ interface LiveCall {
   entry: string;
   callerNumber: string;
   callerName: string;
+  /** Set once the call is in a queue. */
   queueId: string;
   arrivedAt: number;
-  state: 'queued' | 'connected' | 'ended';
+  state: 'ivr' | 'queued' | 'connected' | 'ended';
+  /** What the IVR collected (inputs, data dips, path), shown to the agent with the offer. */
+  ivr?: IvrContext;
+  recording?: string;
   /** Ringing (or answered) agent legs by offer id. */
   legs: Map<string, string>;
   agentId?: string;
   agentLeg?: string;
   bridgeId?: string;
+}
+
+/** A call handed to the IVR: answered, in our application, not yet in any queue. */
+export interface IvrCall {
+  server: string;
+  callId: string;
+  entry: string;
+  flowId: string;
+  callerNumber: string;
+  callerName: string;
+}
+
+/**
+ * The IVR executor as the voice service sees it. `start` runs the flow's published version on
+ * the call; when the flow ends, the executor calls {@link VoiceService.ivrEnded} with the
+ * terminal action (queue, callback, voicemail, transfer, hang-up). A caller hanging up during
+ * the IVR arrives at both as `call_ended`.
+ */
+export interface IvrPort {
+  start(call: IvrCall): Promise<void>;
+}
+
+/** What a recorder is told about a call that has just been bridged with an agent. */
+export interface BridgedCall {
+  server: string;
+  callId: string;
+  bridgeId: string;
+  queueId: string;
+  agentId: string;
+  callerNumber: string;
+  at: number;
+}
+
+/**
+ * Recording policy and records. `begin` decides by the queue's policy whether the bridged call
+ * is recorded and returns the recording's name (the voice service starts it), or undefined.
+ * `end` is told when the call ended. Without a recorder every bridged call is recorded.
+ */
+export interface CallRecorder {
+  begin(call: BridgedCall): Promise<string | undefined>;
+  end(call: { server: string; callId: string; recording: string; at: number }): Promise<void>;
+}
+
+/** How a call goes into a queue (from an entry point, or from the IVR with what it collected). */
+export interface QueueEntry {
+  queueId: string;
+  priority?: number;
+  requiredSkills?: readonly { skillId: string; minLevel: number }[];
+  context?: IvrContext;
 }
 
 export interface VoiceDeps {
@@ -31,6 +85,11 @@ export interface VoiceDeps {
   calls: CallControl | undefined;
   acd: Pick<AcdService, 'enqueueTask' | 'answerOffer' | 'abandonTask' | 'releaseTask' | 'notifyAgent'>;
   queueExists(queueId: string): Promise<boolean>;
+  /** Whether an IVR flow has a published version. */
+  flowExists?(flowId: string): Promise<boolean>;
+  /** The IVR executor; without it, entry points to flows are refused. */
+  ivr?: IvrPort;
+  recorder?: CallRecorder;
   events: EventBus;
   audit: AuditLog;
   clock: Clock;
@@ -77,13 +136,15 @@ export function createVoiceService(deps: VoiceDeps) {
     if (wasConnected && call.agentId) safe('release agent', deps.acd.releaseTask(call.agentId, call.callId));
     else if (!wasConnected && outcome === 'abandoned') safe('abandon task', deps.acd.abandonTask(call.callId));
     await deps.store.callEnded(deps.tenantId, call.callId, outcome, now());
+    if (call.recording && deps.recorder) await deps.recorder.end({ server: call.server, callId: call.callId, recording: call.recording, at: now() });
     deps.events.publish('voice.call_ended', { tenantId: deps.tenantId, callId: call.callId, outcome });
   }
 
   async function arrived(e: Extract<CallEvent, { type: 'call_arrived' }>): Promise<void> {
     const entry = await deps.store.getEntry(deps.tenantId, e.entry);
-    await deps.store.callArrived({ tenantId: deps.tenantId, id: e.callId, server: e.server, entry: e.entry, callerNumber: e.callerNumber, queueId: entry?.targetId ?? null, at: now() });
-    if (!entry) {
+    const queueId = entry?.targetKind === 'queue' ? entry.targetId : null;
+    await deps.store.callArrived({ tenantId: deps.tenantId, id: e.callId, server: e.server, entry: e.entry, callerNumber: e.callerNumber, queueId, at: now() });
+    if (!entry || (entry.targetKind === 'ivr' && !deps.ivr)) {
       log.info({ callId: e.callId, entry: e.entry }, 'no entry point; announcing and hanging up');
       await cc().answer(e.server, e.callId);
       await cc().play(e.server, e.callId, ['sound:ss-noservice']);
@@ -91,14 +152,46 @@ export function createVoiceService(deps: VoiceDeps) {
       await deps.store.callEnded(deps.tenantId, e.callId, 'no_entry_point', now());
       return;
     }
-    const call: LiveCall = { server: e.server, callId: e.callId, entry: e.entry, callerNumber: e.callerNumber, callerName: e.callerName, queueId: entry.targetId, arrivedAt: now(), state: 'queued', legs: new Map() };
+    const call: LiveCall = { server: e.server, callId: e.callId, entry: e.entry, callerNumber: e.callerNumber, callerName: e.callerName, queueId: '', arrivedAt: now(), state: 'ivr', legs: new Map() };
     live.set(e.callId, call);
     await cc().answer(e.server, e.callId);
-    const hold = `hold-${entry.targetId}`;
-    await cc().ensureHoldingBridge(e.server, hold);
-    await cc().addToBridge(e.server, hold, [e.callId]);
+    if (entry.targetKind === 'ivr' && deps.ivr) {
+      deps.events.publish('voice.call_arrived', { tenantId: deps.tenantId, callId: e.callId, queueId: null });
+      await deps.ivr.start({ server: e.server, callId: e.callId, entry: e.entry, flowId: entry.targetId, callerNumber: e.callerNumber, callerName: e.callerName });
+      return;
+    }
     deps.events.publish('voice.call_arrived', { tenantId: deps.tenantId, callId: e.callId, queueId: entry.targetId });
-    await deps.acd.enqueueTask({ id: e.callId, queueId: entry.targetId, channel: 'voice', interactionId: e.callId });
+    await enterQueue(call, { queueId: entry.targetId });
+  }
+
+  /** The caller waits in the queue's holding bridge with music; the call becomes an ACD task. */
+  async function enterQueue(call: LiveCall, q: QueueEntry): Promise<void> {
+    call.state = 'queued';
+    call.queueId = q.queueId;
+    if (q.context) call.ivr = q.context;
+    const hold = `hold-${q.queueId}`;
+    await cc().ensureHoldingBridge(call.server, hold);
+    await cc().addToBridge(call.server, hold, [call.callId]);
+    await deps.store.callQueued(deps.tenantId, call.callId, q.queueId, q.context ?? null, now());
+    await deps.acd.enqueueTask({
+      id: call.callId, queueId: q.queueId, channel: 'voice', interactionId: call.callId,
+      ...(q.priority !== undefined ? { priority: q.priority } : {}),
+      ...(q.requiredSkills?.length ? { requiredSkills: q.requiredSkills.map((r) => ({ skillId: r.skillId, minLevel: r.minLevel })) } : {}),
+    });
+  }
+
+  /** The IVR ended on a call: carry out its terminal action. */
+  async function ivrEnded(callId: string, action: TerminalAction | undefined): Promise<void> {
+    const call = live.get(callId);
+    if (!call || call.state !== 'ivr') return;
+    switch (action?.type) {
+      case 'route_to_queue':
+        return enterQueue(call, { queueId: action.queueId, priority: action.priority, requiredSkills: action.requiredSkills, context: action.context });
+      default:
+        // Hang-up by the flow, or an end the flow could not carry out.
+        await end(call, action?.type === 'hangup' ? 'ivr_hangup' : 'ivr_ended');
+        return;
+    }
   }
 
   async function onDecision(d: RouterDecision): Promise<void> {
@@ -112,6 +205,7 @@ export function createVoiceService(deps: VoiceDeps) {
           safe('screen-pop', deps.acd.notifyAgent(o.agentId, {
             kind: 'screen_pop', offerId: o.id, taskId: call.callId, interactionId: call.callId, channel: 'voice',
             queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
+            ...(call.ivr ? { ivr: { inputs: call.ivr.vars, path: call.ivr.path, dips: call.ivr.dips, language: call.ivr.language } } : {}),
           }));
           const ring = () =>
             cc().ringLeg(call.server, {
@@ -123,8 +217,10 @@ export function createVoiceService(deps: VoiceDeps) {
               log.warn({ err, offerId: o.id }, 'ringing the agent failed; trying once more');
               return ring();
             });
-            if (byOffer.has(o.id)) call.legs.set(o.id, legId);
-            else safe('hang up late leg', cc().hangup(call.server, legId));
+            if (byOffer.has(o.id)) {
+              call.legs.set(o.id, legId);
+              safe('record ringing', deps.store.callRang(deps.tenantId, call.callId, now()));
+            } else safe('hang up late leg', cc().hangup(call.server, legId));
           } catch (err) {
             log.warn({ err, offerId: o.id }, 'could not ring the agent; declining the offer');
             byOffer.delete(o.id);
@@ -154,9 +250,14 @@ export function createVoiceService(deps: VoiceDeps) {
         await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [call.callId]);
         await cc().createMixingBridge(call.server, call.bridgeId);
         await cc().addToBridge(call.server, call.bridgeId, [call.callId, legId]);
-        const recording = `call-${call.callId}`;
-        await cc().recordBridge(call.server, call.bridgeId, recording);
-        await deps.store.callConnected(deps.tenantId, call.callId, d.agentId, recording, now());
+        const recording = deps.recorder
+          ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId: call.bridgeId, queueId: call.queueId, agentId: d.agentId, callerNumber: call.callerNumber, at: now() })
+          : `call-${call.callId}`;
+        if (recording) {
+          call.recording = recording;
+          await cc().recordBridge(call.server, call.bridgeId, recording);
+        }
+        await deps.store.callConnected(deps.tenantId, call.callId, d.agentId, recording ?? null, now());
         deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId: d.agentId, waitedMs: d.waitedMs });
         return;
       }
@@ -212,10 +313,12 @@ export function createVoiceService(deps: VoiceDeps) {
   return {
     onCallEvent,
     onDecision,
+    ivrEnded,
     liveCalls: () => live.size,
 
     async putEntryPoint(entry: EntryPoint): Promise<EntryPoint> {
-      if (!(await deps.queueExists(entry.targetId))) throw voiceErrors.unknownQueue(entry.targetId);
+      if (entry.targetKind === 'queue' && !(await deps.queueExists(entry.targetId))) throw voiceErrors.unknownQueue(entry.targetId);
+      if (entry.targetKind === 'ivr' && !(await deps.flowExists?.(entry.targetId))) throw voiceErrors.unknownFlow(entry.targetId);
       await deps.store.putEntry(deps.tenantId, entry);
       return entry;
     },

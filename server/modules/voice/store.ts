@@ -1,8 +1,9 @@
 import type { Pool, RowDataPacket } from '../../infra/mysql.js';
 
+/** Where calls to a number go: a queue, or an IVR flow (its published version). */
 export interface EntryPoint {
   entry: string;
-  targetKind: 'queue';
+  targetKind: 'queue' | 'ivr';
   targetId: string;
 }
 
@@ -17,11 +18,11 @@ export function createVoiceStore(pool: Pool) {
     async getEntry(tenantId: number, entry: string): Promise<EntryPoint | undefined> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT entry, target_kind, target_id FROM entry_points WHERE tenant_id = ? AND entry = ?', [tenantId, entry]);
       const r = rows[0];
-      return r && { entry: String(r.entry), targetKind: r.target_kind as 'queue', targetId: String(r.target_id) };
+      return r && { entry: String(r.entry), targetKind: r.target_kind as EntryPoint['targetKind'], targetId: String(r.target_id) };
     },
     async listEntries(tenantId: number): Promise<EntryPoint[]> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT entry, target_kind, target_id FROM entry_points WHERE tenant_id = ? ORDER BY entry', [tenantId]);
-      return rows.map((r) => ({ entry: String(r.entry), targetKind: r.target_kind as 'queue', targetId: String(r.target_id) }));
+      return rows.map((r) => ({ entry: String(r.entry), targetKind: r.target_kind as EntryPoint['targetKind'], targetId: String(r.target_id) }));
     },
     async deleteEntry(tenantId: number, entry: string): Promise<boolean> {
       const [res] = (await pool.query('DELETE FROM entry_points WHERE tenant_id = ? AND entry = ?', [tenantId, entry])) as unknown as [{ affectedRows: number }];
@@ -32,7 +33,16 @@ export function createVoiceStore(pool: Pool) {
         c.tenantId, c.id, c.server, c.entry, c.callerNumber, c.queueId, new Date(c.at),
       ]);
     },
-    async callConnected(tenantId: number, id: string, agentId: string, recording: string, at: number): Promise<void> {
+    async callQueued(tenantId: number, id: string, queueId: string, ivrContext: unknown, at: number): Promise<void> {
+      await pool.query('UPDATE voice_calls SET queue_id = ?, ivr_context = ?, queued_at = COALESCE(queued_at, ?) WHERE tenant_id = ? AND id = ?', [
+        queueId, ivrContext == null ? null : JSON.stringify(ivrContext), new Date(at), tenantId, id,
+      ]);
+    },
+    /** The first time an agent's phone rang for this call. */
+    async callRang(tenantId: number, id: string, at: number): Promise<void> {
+      await pool.query('UPDATE voice_calls SET rang_at = COALESCE(rang_at, ?) WHERE tenant_id = ? AND id = ?', [new Date(at), tenantId, id]);
+    },
+    async callConnected(tenantId: number, id: string, agentId: string, recording: string | null, at: number): Promise<void> {
       await pool.query('UPDATE voice_calls SET agent_id = ?, recording = ?, answered_at = ? WHERE tenant_id = ? AND id = ?', [agentId, recording, new Date(at), tenantId, id]);
     },
     async callEnded(tenantId: number, id: string, outcome: string, at: number): Promise<void> {
