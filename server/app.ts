@@ -35,7 +35,7 @@ import { hostname } from 'node:os';
 import { createDecisionFeed } from './modules/acd/decision-feed.js';
 import { voiceRoutes } from './modules/voice/routes.js';
 import { createVoiceService } from './modules/voice/service.js';
-import { createVoiceStore } from './modules/voice/store.js';
+import { createLiveCallStore, createVoiceStore } from './modules/voice/store.js';
 import type { AgentEndpoints, CallControl } from './telephony/index.js';
 import { isAppError } from './domain/errors.js';
 import { agentEndpointId } from './domain/sip-endpoint.js';
@@ -188,6 +188,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   });
   const voice = createVoiceService({
     store: createVoiceStore(app.mysql),
+    liveStore: createLiveCallStore(app.redis, app.tenantId),
     flowExists: async (flowId) => (await flows.published(app.tenantId, flowId)) !== undefined,
     calls: options.calls,
     acd,
@@ -201,10 +202,15 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   });
   if (options.calls) {
     // This process holds calls' media: it follows the partition's decisions and acts on its own calls.
-    const feed = createDecisionFeed(app.redis, partition, app.log);
+    // It resumes after the last decision it handled, and reads back its live calls first, so a
+    // restarted process takes over the calls it held (see voice.reconcile).
+    const feed = createDecisionFeed(app.redis, partition, app.log, { cursorKey: `voice:t${app.tenantId}:feed-cursor:${config.asterisk.app}` });
     feed.subscribe((d) => voice.onDecision(d));
     options.calls.onEvent((e) => voice.onCallEvent(e));
-    app.addHook('onReady', async () => feed.start());
+    app.addHook('onReady', async () => {
+      await voice.restore().catch((err: unknown) => app.log.error({ err }, 'could not read live calls back from Redis'));
+      feed.start();
+    });
     app.addHook('onClose', async () => feed.stop());
   }
   const sipLogins = createSipLoginService({

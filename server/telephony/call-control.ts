@@ -21,10 +21,40 @@ export type CallEvent =
   /** A playback started by {@link CallControl.play} ended (played out, stopped, or failed). */
   | { type: 'playback_finished'; server: string; channelId: string; playbackId: string; failed: boolean }
   /** A recording of a channel or bridge ended; `ok` false when the media server could not write it. */
-  | { type: 'recording_ended'; server: string; name: string; ok: boolean; durationSeconds: number | undefined };
+  | { type: 'recording_ended'; server: string; name: string; ok: boolean; durationSeconds: number | undefined }
+  /**
+   * A media server connected or reconnected: events of the time we were away are lost, so the
+   * call logic must reconcile with {@link CallControl.snapshot}. `startedAt` is when that server
+   * itself last started (a later time than a call's arrival means it restarted under the call).
+   */
+  | { type: 'server_up'; server: string; reconnect: boolean; startedAt: number | undefined };
+
+/** A channel as a snapshot sees it: a customer's call, one of our legs, or something else. */
+export interface ChannelSnapshot {
+  id: string;
+  kind: 'call' | 'leg' | 'other';
+  /** For calls: the entry point; for legs: the tag they were placed with. */
+  arg: string | undefined;
+  answered: boolean;
+  /** Epoch ms. */
+  createdAt: number;
+}
+
+/** What one media server holds of our application right now. */
+export interface ServerSnapshot {
+  channels: ChannelSnapshot[];
+  bridges: { id: string; channelIds: string[] }[];
+}
 
 export interface CallControl {
   onEvent(handler: (e: CallEvent) => void | Promise<void>): () => void;
+  /** The channels and bridges of our application on one server (after a restart or reconnect). */
+  snapshot(server: string): Promise<ServerSnapshot>;
+  /**
+   * Takes over channels found by a snapshot (after our process restarted): their later events
+   * (answer, hang-up, keys) are reported as for channels seen arriving.
+   */
+  adopt(server: string, channels: readonly { id: string; kind: 'call' | 'leg'; tag?: string; answered?: boolean }[]): void;
   answer(server: string, callId: string): Promise<void>;
   hangup(server: string, channelId: string): Promise<void>;
   /**
@@ -131,6 +161,21 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     if (calls.delete(e.channel.id)) await emit({ type: 'call_ended', server: c.name, callId: e.channel.id });
   });
 
+  telephony.onConnectionChange((change) => {
+    if (!change.up) return;
+    void (async () => {
+      let startedAt: number | undefined;
+      try {
+        const info = await client(change.server).asterisk.info();
+        const t = Date.parse(info.status?.startup_time ?? '');
+        startedAt = Number.isFinite(t) ? t : undefined;
+      } catch (err) {
+        log.warn({ err, server: change.server }, 'could not read when the media server started');
+      }
+      await emit({ type: 'server_up', server: change.server, reconnect: change.reconnect, startedAt });
+    })();
+  });
+
   const ignoreNotFound = (err: unknown): void => {
     if ((err as { kind?: string }).kind !== 'not_found') throw err;
   };
@@ -139,6 +184,31 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     onEvent(handler) {
       handlers.add(handler);
       return () => handlers.delete(handler);
+    },
+    async snapshot(server) {
+      const c = client(server);
+      const [app, channels, bridges] = await Promise.all([c.applications.get(c.app), c.channels.list(), c.bridges.list()]);
+      const ours = new Set(app.channel_ids);
+      const ourBridges = new Set(app.bridge_ids);
+      return {
+        channels: channels
+          .filter((ch) => ours.has(ch.id))
+          .map((ch) => {
+            // The Stasis() arguments are visible in the dialplan location: "<app>,inbound,<entry>".
+            const args = (ch.dialplan?.app_data ?? '').split(',');
+            const known = legs.get(ch.id);
+            const kind: ChannelSnapshot['kind'] = known ? 'leg' : args[1] === 'inbound' ? 'call' : args[1] === LEG_ARG ? 'leg' : 'other';
+            const created = Date.parse(ch.creationtime);
+            return { id: ch.id, kind, arg: known?.tag ?? args[2], answered: ch.state === 'Up', createdAt: Number.isFinite(created) ? created : 0 };
+          }),
+        bridges: bridges.filter((b) => ourBridges.has(b.id)).map((b) => ({ id: b.id, channelIds: b.channels })),
+      };
+    },
+    adopt(_server, channels) {
+      for (const ch of channels) {
+        if (ch.kind === 'call') calls.add(ch.id);
+        else if (ch.tag !== undefined && !legs.has(ch.id)) legs.set(ch.id, { tag: ch.tag, answered: ch.answered ?? false, inStasis: true });
+      }
     },
     answer: (server, callId) => client(server).channels.answer(callId),
     hangup: (server, channelId) => client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound),

@@ -15,7 +15,15 @@ export interface DecisionFeed {
  * agents, connect on assignment, stop ringing on cancellation. Handlers run
  * one decision at a time, in order.
  */
-export function createDecisionFeed(redis: Redis, partition: string, log: Log): DecisionFeed {
+export interface DecisionFeedOptions {
+  /**
+   * A Redis key where the feed keeps the id of the last decision it handled, so a restarted
+   * process carries on after it instead of from the stream's end (and misses nothing).
+   */
+  cursorKey?: string;
+}
+
+export function createDecisionFeed(redis: Redis, partition: string, log: Log, options: DecisionFeedOptions = {}): DecisionFeed {
   const key = partitionKeys(partition).decisions;
   const handlers = new Set<(d: RouterDecision, id: string) => void | Promise<void>>();
   let running = false;
@@ -35,7 +43,9 @@ export function createDecisionFeed(redis: Redis, partition: string, log: Log): D
         let cursor: string | undefined;
         while (running && cursor === undefined) {
           try {
-            cursor = (await reader.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+            const saved = options.cursorKey ? await reader.get(options.cursorKey) : null;
+            cursor = saved ?? (await reader.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+            if (saved) log.info({ cursor }, 'decision feed resumes after the last decision it handled');
           } catch (err) {
             log.warn({ err: (err as Error).message }, 'decision feed could not start; retrying');
             await new Promise((r) => setTimeout(r, 500));
@@ -55,6 +65,7 @@ export function createDecisionFeed(redis: Redis, partition: string, log: Log): D
                   log.error({ err, decision: d.kind }, 'decision handler failed');
                 }
               }
+              if (options.cursorKey) await reader.set(options.cursorKey, id, 'EX', 86400);
             }
           } catch (err) {
             if (!running) break;

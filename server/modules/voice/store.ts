@@ -1,3 +1,4 @@
+import type { Redis } from '../../infra/redis.js';
 import type { Pool, RowDataPacket } from '../../infra/mysql.js';
 
 /** Where calls to a number go: a queue, or an IVR flow (its published version). */
@@ -56,3 +57,60 @@ export function createVoiceStore(pool: Pool) {
 }
 
 export type VoiceStore = ReturnType<typeof createVoiceStore>;
+
+/** A call the voice service holds, as kept in Redis (plain JSON) so a restarted process can take it over. */
+export interface LiveCallRecord {
+  server: string;
+  callId: string;
+  entry: string;
+  callerNumber: string;
+  callerName: string;
+  /** Set once the call is in a queue. */
+  queueId: string;
+  arrivedAt: number;
+  queuedAt?: number;
+  state: 'ivr' | 'queued' | 'connected' | 'ended';
+  /** What the IVR collected (inputs, data dips, path), shown to the agent with the offer. */
+  ivr?: unknown;
+  recording?: string;
+  /** Ringing agent legs by offer id. */
+  legs: Record<string, string>;
+  agentId?: string;
+  agentOfferId?: string;
+  agentLeg?: string;
+  bridgeId?: string;
+  connectedAt?: number;
+}
+
+/**
+ * Live calls in Redis: one JSON value per call and a set of the tenant's live call ids. The
+ * voice service writes through on every change, so after a restart (or a kill) the process
+ * reads them back and reconciles them with what the media server still holds.
+ */
+export function createLiveCallStore(redis: Redis, tenantId: number) {
+  const callKey = (id: string) => `voice:t${tenantId}:call:${id}`;
+  const setKey = `voice:t${tenantId}:calls`;
+  return {
+    async save(call: LiveCallRecord): Promise<void> {
+      await redis.multi().set(callKey(call.callId), JSON.stringify(call)).sadd(setKey, call.callId).exec();
+    },
+    async remove(callId: string): Promise<void> {
+      await redis.multi().del(callKey(callId)).srem(setKey, callId).exec();
+    },
+    async loadAll(): Promise<LiveCallRecord[]> {
+      const ids = await redis.smembers(setKey);
+      if (ids.length === 0) return [];
+      const values = await redis.mget(ids.map(callKey));
+      const out: LiveCallRecord[] = [];
+      const gone: string[] = [];
+      values.forEach((v, i) => {
+        if (v) out.push(JSON.parse(v) as LiveCallRecord);
+        else gone.push(ids[i] as string);
+      });
+      if (gone.length) await redis.srem(setKey, ...gone);
+      return out;
+    },
+  };
+}
+
+export type LiveCallStore = ReturnType<typeof createLiveCallStore>;
