@@ -18,6 +18,7 @@ export interface Config {
   auth: { tokenSecret: string; tokenTtlSeconds: number; maxFailures: number; throttleWindowSeconds: number };
   asterisk: { servers: AsteriskServerConfig[]; app: string; requestTimeoutMs: number };
   router: { enabled: boolean; leaseMs: number };
+  recording: { retentionDays: number; retentionEveryMinutes: number };
   shutdownTimeoutMs: number;
 }
 

@@ -67,6 +67,10 @@ export const SETTINGS = [
     description: 'Run an ACD router in this process. Every process that runs one competes for the partition lease; one routes, the others stand by and take over within the lease time if it dies.' },
   { env: 'IPCC_ROUTER_LEASE_MS', key: 'router.leaseMs', type: 'int', default: '3000', min: 500, max: 60000,
     description: 'Lease time of a router partition in milliseconds: a standby takes over at most this long (plus its rebuild) after the holder dies.' },
+  { env: 'IPCC_RECORDING_RETENTION_DAYS', key: 'recording.retentionDays', type: 'int', default: '90', min: 0, max: 36500,
+    description: 'Call recordings older than this many days (from the start of the recording) are deleted from the media server and marked deleted, each deletion written to the audit log; 0 keeps them forever. A queue\'s recording.retentionDays overrides it for that queue.' },
+  { env: 'IPCC_RECORDING_RETENTION_EVERY_MINUTES', key: 'recording.retentionEveryMinutes', type: 'int', default: '60', min: 0, max: 10080,
+    description: 'How often the recording retention job runs, in minutes (one schedule shared by all server processes); 0 runs it only when an admin asks (POST /v1/recordings/retention/runs).' },
   { env: 'IPCC_SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', type: 'int', default: '10000', min: 100, max: 600000,
     description: 'How long a graceful shutdown may drain requests and jobs before the process exits anyway, in milliseconds.' },
 ] as const satisfies readonly SettingSpec[];
