@@ -45,7 +45,15 @@ export interface AgentSipLogin {
   tenantId: number;
   agentId: string;
   password: string;
+  /**
+   * A fixed SIP URI of the phone (a desk phone or gateway that does not register). Asterisk
+   * dials it directly and does not take registrations for the login.
+   */
+  contact?: string;
 }
+
+/** A static contact as a login may name it: `sip:` or `sips:` URI without spaces or angle brackets. */
+export const STATIC_CONTACT_PATTERN = /^sips?:[^\s<>;,]+(;[^\s<>,]+)?$/;
 
 /** An agent id as the routing configuration allows it. */
 export const AGENT_ID_PATTERN = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
@@ -82,10 +90,12 @@ export function agentSipObjects(login: AgentSipLogin, settings: SipEndpointSetti
   return {
     auth: [f('auth_type', 'digest'), f('username', id), f('password', login.password)],
     aor: [
+      // A phone at a fixed address: no registrations, and no OPTIONS pings it may not answer.
+      ...(login.contact ? [f('contact', login.contact)] : []),
       // One phone per agent: a new registration replaces the old one instead of being refused.
       f('max_contacts', 1),
       f('remove_existing', 'yes'),
-      f('qualify_frequency', settings.qualifyFrequencySeconds),
+      f('qualify_frequency', login.contact ? 0 : settings.qualifyFrequencySeconds),
       f('minimum_expiration', settings.minExpirationSeconds),
       f('maximum_expiration', settings.maxExpirationSeconds),
       f('default_expiration', settings.defaultExpirationSeconds),

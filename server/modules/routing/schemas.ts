@@ -91,6 +91,17 @@ export const queueBody = {
       items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
       description: 'Disposition codes agents choose from at the end of a task; empty: any code',
     },
+    recording: {
+      type: 'object',
+      required: ['mode'],
+      additionalProperties: false,
+      description: 'Which bridged calls of this queue are recorded (default: always). `percent` records that share of calls, chosen by a hash of the call id (the same call always gets the same answer). `retentionDays` overrides IPCC_RECORDING_RETENTION_DAYS for this queue (0: keep forever).',
+      properties: {
+        mode: { type: 'string', enum: ['always', 'never', 'percent'] },
+        percent: { type: 'number', minimum: 0, maximum: 100, description: 'Only with mode percent; counted in hundredths' },
+        retentionDays: { type: 'integer', minimum: 0, maximum: 36500 },
+      },
+    },
   },
 } as const;
 

@@ -11,7 +11,7 @@ const tags = ['sip-logins'];
 export async function sipLoginRoutes(app: FastifyInstance, opts: { service: SipLoginService }): Promise<void> {
   const { service } = opts;
 
-  app.put<{ Params: { id: string }; Body: Record<string, never> | null | undefined }>(
+  app.put<{ Params: { id: string }; Body: { contact?: string } | null | undefined }>(
     '/v1/agents/:id/sip-login',
     {
       config: { roles: ['admin'] },
@@ -22,7 +22,7 @@ export async function sipLoginRoutes(app: FastifyInstance, opts: { service: SipL
       },
     },
     async (request, reply) => {
-      const { change, login } = await service.put(app.tenantId, request.params.id, { name: principalOf(request).name, requestId: request.id });
+      const { change, login } = await service.put(app.tenantId, request.params.id, { name: principalOf(request).name, requestId: request.id }, request.body?.contact);
       // Credentials must not be kept by caches on the way.
       void reply.header('cache-control', 'no-store');
       return reply.status(change === 'created' ? 201 : 200).send(login);

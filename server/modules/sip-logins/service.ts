@@ -35,6 +35,7 @@ export interface SipCredentials {
   agentId: string;
   username: string;
   password: string;
+  contact?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -59,24 +60,24 @@ export function createSipLoginService(deps: SipLoginDeps) {
 
   return {
     /** Creates the agent's SIP login or rotates its password; the reply is the only time the password is shown. */
-    async put(tenantId: number, agentId: string, by: Actor): Promise<{ change: 'created' | 'rotated'; login: SipCredentials }> {
+    async put(tenantId: number, agentId: string, by: Actor, contact?: string): Promise<{ change: 'created' | 'rotated'; login: SipCredentials }> {
       const telephony = provisioning();
       if (!(await deps.agentExists(tenantId, agentId))) throw sipLoginErrors.agentNotFound(agentId);
       const username = agentEndpointId(tenantId, agentId);
       const password = generate();
       // Saved first: if Asterisk fails now, the reconciler can still push the login later.
-      const change = await store.upsert({ tenantId, agentId, username, password });
+      const change = await store.upsert({ tenantId, agentId, username, password, contact: contact ?? null });
       try {
-        await telephony.provision({ tenantId, agentId, password });
+        await telephony.provision({ tenantId, agentId, password, ...(contact ? { contact } : {}) });
       } catch (error) {
         deps.log.warn({ tenantId, agentId, err: error }, 'SIP login saved but not provisioned');
         throw sipLoginErrors.provisioningFailed(agentId, error);
       }
-      await deps.audit({ tenantId, actor: by.name, action: `sip_login.${change === 'created' ? 'create' : 'rotate'}`, target: agentId, ...(by.requestId ? { requestId: by.requestId } : {}), details: { username } });
+      await deps.audit({ tenantId, actor: by.name, action: `sip_login.${change === 'created' ? 'create' : 'rotate'}`, target: agentId, ...(by.requestId ? { requestId: by.requestId } : {}), details: { username, ...(contact ? { contact } : {}) } });
       deps.events.publish('sip_login.changed', { tenantId, agentId, username, change });
       const saved = await store.get(tenantId, agentId);
       if (!saved) throw sipLoginErrors.notFound(agentId);
-      return { change, login: { agentId, username, password, createdAt: saved.createdAt, updatedAt: saved.updatedAt } };
+      return { change, login: { agentId, username, password, ...(saved.contact ? { contact: saved.contact } : {}), createdAt: saved.createdAt, updatedAt: saved.updatedAt } };
     },
 
     /** The login without its password, and whether the phone is registered now (when Asterisk answers). */
@@ -89,7 +90,7 @@ export function createSipLoginService(deps: SipLoginDeps) {
       } catch (error) {
         deps.log.warn({ tenantId, agentId, err: error }, 'registration state unavailable');
       }
-      return { agentId: saved.agentId, username: saved.username, createdAt: saved.createdAt, updatedAt: saved.updatedAt, ...(registered !== undefined ? { registered } : {}) };
+      return { agentId: saved.agentId, username: saved.username, ...(saved.contact ? { contact: saved.contact } : {}), createdAt: saved.createdAt, updatedAt: saved.updatedAt, ...(registered !== undefined ? { registered } : {}) };
     },
 
     /** Removes the endpoint from Asterisk, then the login; a phone can no longer register. */
@@ -109,7 +110,7 @@ export function createSipLoginService(deps: SipLoginDeps) {
 
     /** Make Asterisk hold exactly the tenant's stored logins (start-up, reconnect, after agent deletions). */
     async reconcile(tenantId: number) {
-      const logins = (await store.listWithSecrets(tenantId)).map((l) => ({ tenantId, agentId: l.agentId, password: l.password }));
+      const logins = (await store.listWithSecrets(tenantId)).map((l) => ({ tenantId, agentId: l.agentId, password: l.password, ...(l.contact ? { contact: l.contact } : {}) }));
       return provisioning().reconcile(tenantId, logins);
     },
   };

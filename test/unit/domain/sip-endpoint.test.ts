@@ -5,6 +5,7 @@ import {
   isAgentEndpointId,
   parseAgentEndpointId,
   reconcileEndpoints,
+  STATIC_CONTACT_PATTERN,
   sameSipValue,
   type AgentSipLogin,
   type DesiredSipEndpoint,
@@ -62,6 +63,17 @@ t.test('the objects of a login: digest auth, one contact replacing the old, qual
   t.ok(o.endpoint.findIndex((f) => f.attribute === 'disallow') < o.endpoint.findIndex((f) => f.attribute === 'allow'), 'disallow before allow');
   for (const a of ['rtp_symmetric', 'force_rport', 'rewrite_contact']) t.equal(get(o.endpoint, a), 'yes', a);
   t.equal(get(o.endpoint, 'direct_media'), 'no');
+});
+
+t.test('given a login with a static contact then the aor holds that contact and is not qualified; without one it holds none', async (t) => {
+  const get = (list: readonly { attribute: string; value: string }[], a: string) => list.find((f) => f.attribute === a)?.value;
+  const fixed = agentSipObjects({ ...login('desk'), contact: 'sip:desk12@10.0.4.12:5060' });
+  t.equal(get(fixed.aor, 'contact'), 'sip:desk12@10.0.4.12:5060');
+  t.equal(get(fixed.aor, 'qualify_frequency'), '0', 'a phone that does not register is not pinged');
+  t.equal(get(agentSipObjects(login('soft')).aor, 'contact'), undefined);
+  t.ok(STATIC_CONTACT_PATTERN.test('sip:desk12@10.0.4.12:5060'));
+  t.ok(STATIC_CONTACT_PATTERN.test('sips:desk@pbx.example.org;transport=tls'));
+  for (const bad of ['http://x', 'sip:a b@host', '<sip:x@y>', 'sip:x@y,sip:z@w', '']) t.notOk(STATIC_CONTACT_PATTERN.test(bad), bad);
 });
 
 t.test('values compare the way Asterisk renders them', async (t) => {
