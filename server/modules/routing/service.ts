@@ -6,6 +6,7 @@ import type { Channel } from '../../domain/channel.js';
 import type { AppError } from '../../domain/errors.js';
 import type { Queue, RoutingStrategy } from '../../domain/queue.js';
 import { validateQueue } from '../../domain/queue.js';
+import { validateRecordingPolicy, type RecordingPolicy } from '../../domain/recording.js';
 import type { EventBus } from '../../infra/events.js';
 import type { AuditLog } from '../../infra/audit.js';
 import { isKnownTimeZone, zoneRule, ZONE_RULE_SPAN } from '../../infra/time-zones.js';
@@ -28,6 +29,7 @@ export interface QueueDoc {
   offerTimeoutSeconds?: number;
   wrapUpSeconds?: number;
   dispositions?: string[];
+  recording?: RecordingPolicy;
 }
 export interface AgentDoc {
   name: string;
@@ -144,6 +146,7 @@ export function createRoutingService(deps: RoutingDeps) {
       }
       if (doc.overflowQueueId && doc.overflowQueueId !== id) await requireExists('queue', tenantId, doc.overflowQueueId, 'body.overflowQueueId');
       check(validateQueue(toQueue(tenantId, id, doc, calendar)));
+      if (doc.recording) check(validateRecordingPolicy(doc.recording));
       return saved('queue', tenantId, id, doc, actor, requestId);
     },
 
@@ -184,6 +187,20 @@ export function createRoutingService(deps: RoutingDeps) {
       if (!q) return undefined;
       const doc = q.doc as unknown as QueueDoc;
       return { wrapUpMs: (doc.wrapUpSeconds ?? 0) * 1000, dispositions: doc.dispositions ?? [] };
+    },
+
+    /** A queue's recording policy as configured (undefined: no such queue, or none set). */
+    async recordingPolicy(tenantId: number, queueId: string): Promise<RecordingPolicy | undefined> {
+      const q = await store.get('queue', tenantId, queueId);
+      return q ? (q.doc as unknown as QueueDoc).recording : undefined;
+    },
+
+    /** Queues whose recordings have their own retention (days; 0 keeps forever). */
+    async recordingRetention(tenantId: number): Promise<{ queueId: string; days: number }[]> {
+      return (await store.list('queue', tenantId)).flatMap((q) => {
+        const days = (q.doc as unknown as QueueDoc).recording?.retentionDays;
+        return days === undefined ? [] : [{ queueId: q.id, days }];
+      });
     },
 
     /** The agent record linked to a user login, if any. */
