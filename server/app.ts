@@ -36,6 +36,9 @@ import { createDecisionFeed } from './modules/acd/decision-feed.js';
 import { voiceRoutes } from './modules/voice/routes.js';
 import { createVoiceService } from './modules/voice/service.js';
 import { createLiveCallStore, createVoiceStore } from './modules/voice/store.js';
+import { recordingRoutes } from './modules/recordings/routes.js';
+import { createRecordingService } from './modules/recordings/service.js';
+import { createRecordingStore } from './modules/recordings/store.js';
 import type { AgentEndpoints, CallControl } from './telephony/index.js';
 import { isAppError } from './domain/errors.js';
 import { agentEndpointId } from './domain/sip-endpoint.js';
@@ -186,7 +189,42 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     events: app.events,
     calendarIds: async (tenantId) => (await routing.list('calendar', tenantId)).items.map((c) => c.id),
   });
+  // Recording policy, PCI pauses, playback, QA listing and retention; the voice service asks it
+  // at bridge time whether (and under which name) to record.
+  const recordings = createRecordingService({
+    store: createRecordingStore(app.mysql),
+    calls: options.calls,
+    policyOf: (queueId) => routing.recordingPolicy(app.tenantId, queueId),
+    retentionOverrides: () => routing.recordingRetention(app.tenantId),
+    callInfo: async (callId) => {
+      try {
+        return await voice.getCall(callId);
+      } catch (e) {
+        if (isAppError(e) && e.kind === 'not_found') return undefined;
+        throw e;
+      }
+    },
+    agentIdForUser: (userId) => routing.agentIdForUser(app.tenantId, userId),
+    jobs: app.jobs,
+    audit,
+    events: app.events,
+    clock: app.clock,
+    log: app.log,
+    tenantId: app.tenantId,
+    settings: config.recording,
+  });
+  app.jobs.register('recording.retention', async (payload, job) => {
+    if (payload.tenantId !== app.tenantId) return;
+    await recordings.runRetention(payload, job.id);
+  });
+  app.addHook('onReady', async () => {
+    // In the background: Redis may be down at start-up (the server starts anyway, /readyz says why).
+    app.jobs
+      .repeat('recording.retention', { tenantId: app.tenantId, trigger: 'schedule' }, { key: `t${app.tenantId}`, everyMs: config.recording.retentionEveryMinutes * 60_000 })
+      .catch((err: unknown) => app.log.warn({ err }, 'could not schedule the recording retention job; it runs when an admin asks'));
+  });
   const voice = createVoiceService({
+    recorder: recordings,
     store: createVoiceStore(app.mysql),
     liveStore: createLiveCallStore(app.redis, app.tenantId),
     flowExists: async (flowId) => (await flows.published(app.tenantId, flowId)) !== undefined,
@@ -207,6 +245,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     const feed = createDecisionFeed(app.redis, partition, app.log, { cursorKey: `voice:t${app.tenantId}:feed-cursor:${config.asterisk.app}` });
     feed.subscribe((d) => voice.onDecision(d));
     options.calls.onEvent((e) => voice.onCallEvent(e));
+    options.calls.onEvent((e) => (e.type === 'recording_ended' ? recordings.recordingEnded(e) : undefined));
     app.addHook('onReady', async () => {
       await voice.restore().catch((err: unknown) => app.log.error({ err }, 'could not read live calls back from Redis'));
       feed.start();
@@ -272,6 +311,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(routingRoutes, { service: routing });
   await app.register(acdRoutes, { service: acd, routing });
   await app.register(voiceRoutes, { service: voice });
+  await app.register(recordingRoutes, { service: recordings });
   await app.register(sipLoginRoutes, { service: sipLogins });
   await app.register(flowRoutes, { service: flows });
   await app.register(agentStreamRoutes, {

@@ -7,12 +7,18 @@
 export interface JobPayloads {
   /** Record that an API key was used; deduplicated per key per minute. */
   'api-key.touch': { tenantId: number; keyId: string; at: string };
+  /**
+   * Delete recordings past their retention (repeatable, every IPCC_RECORDING_RETENTION_EVERY_MINUTES,
+   * or asked for by an admin); idempotent. Scheduled runs carry no run id and use the job's.
+   */
+  'recording.retention': { tenantId: number; trigger: 'schedule' | 'manual'; runId?: string; requestedBy?: string };
 }
 
 export type JobName = keyof JobPayloads;
 
 export const JOB_QUEUES = {
   'api-key.touch': 'maintenance',
+  'recording.retention': 'maintenance',
 } as const satisfies Record<JobName, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobName];

@@ -23,6 +23,12 @@ export interface JobRuntime {
   start(): Promise<void>;
   /** Enqueue; `dedupeKey` becomes the jobId so a repeated enqueue is a no-op. */
   enqueue<K extends JobName>(name: K, payload: JobPayloads[K], opts?: { dedupeKey?: string; delayMs?: number }): Promise<void>;
+  /**
+   * Runs a job every `everyMs` (a BullMQ job scheduler named `key`, shared by every process of the
+   * installation); 0 removes the schedule. The first run comes one interval after the schedule is
+   * made, and restarting a process with the same interval leaves the schedule as it is.
+   */
+  repeat<K extends JobName>(name: K, payload: JobPayloads[K], opts: { key: string; everyMs: number }): Promise<void>;
   close(): Promise<void>;
   counts(): Promise<Record<string, Record<string, number>>>;
 }
@@ -104,6 +110,19 @@ export function createJobRuntime(opts: JobRuntimeOptions): JobRuntime {
       if (o.dedupeKey) jobOpts.jobId = `${name}.${o.dedupeKey}`.replace(/:/g, '_');
       if (o.delayMs) jobOpts.delay = o.delayMs;
       await queueFor(JOB_QUEUES[name]).add(name, payload, jobOpts);
+    },
+    async repeat(name, payload, o) {
+      const q = queueFor(JOB_QUEUES[name]);
+      const id = `${name}.${o.key}`.replace(/:/g, '_');
+      if (o.everyMs <= 0) {
+        await q.removeJobScheduler(id);
+        return;
+      }
+      const existing = await q.getJobScheduler(id);
+      if (existing && Number(existing.every) === o.everyMs) return;
+      await q.upsertJobScheduler(id, { every: o.everyMs, startDate: Date.now() + o.everyMs }, {
+        name, data: payload, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 7 * 86400, count: 100 }, removeOnFail: { age: 7 * 86400 } },
+      });
     },
     async close() {
       // Workers first: let running jobs finish, then drop connections.

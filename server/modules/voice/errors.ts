@@ -6,7 +6,5 @@ export const voiceErrors = {
     new AppError('invalid', 'unknown_reference', `queueId names queue "${queueId}", which does not exist.`, { details: { field: 'body.queueId', kind: 'queue', id: queueId } }),
   unknownFlow: (flowId: string) =>
     new AppError('invalid', 'unknown_reference', `flowId names IVR flow "${flowId}", which has no published version.`, { details: { field: 'body.flowId', kind: 'ivr_flow', id: flowId } }),
-  recordingNotFound: (id: string) => new AppError('not_found', 'recording_not_found', `Call "${id}" has no finished recording.`, { details: { id } }),
-  badRange: (size: number) => new AppError('bad_range', 'range_not_satisfiable', `The requested range is outside the recording (${size} bytes).`, { details: { size } }),
   callNotFound: (id: string) => new AppError('not_found', 'call_not_found', `No call "${id}".`, { details: { id } }),
 };

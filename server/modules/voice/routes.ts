@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { principalOf } from '../auth/routes.js';
 import type { VoiceService } from './service.js';
 import * as s from './schemas.js';
 
@@ -27,19 +26,6 @@ export async function voiceRoutes(app: FastifyInstance, opts: { service: VoiceSe
     async (request, reply) => {
       await service.deleteEntryPoint(request.params.entry);
       return reply.status(204).send();
-    },
-  );
-  app.get<{ Params: { id: string } }>(
-    '/v1/calls/:id/recording',
-    {
-      config: { roles: ['admin', 'supervisor', 'qa'] },
-      schema: { tags: ['voice'], summary: "The call's recording (audio/wav); supports Range requests; every access is audited", security, params: s.callParams, response: { 401: err, 403: err, 404: err, 416: err } },
-    },
-    async (request, reply) => {
-      const r = await service.recording(request.params.id, request.headers.range, { name: principalOf(request).name, requestId: request.id });
-      void reply.header('accept-ranges', 'bytes').header('content-type', r.contentType).header('cache-control', 'private, no-store');
-      if (r.status === 206) void reply.header('content-range', `bytes ${r.start}-${r.end}/${r.size}`);
-      return reply.status(r.status).send(r.body);
     },
   );
   app.get<{ Params: { id: string } }>(

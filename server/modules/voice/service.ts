@@ -487,32 +487,6 @@ export function createVoiceService(deps: VoiceDeps) {
     async deleteEntryPoint(entry: string): Promise<void> {
       if (!(await deps.store.deleteEntry(deps.tenantId, entry))) throw voiceErrors.entryNotFound(entry);
     },
-    /**
-     * A call's recording, whole or one byte range (`Range: bytes=a-b`), fetched from the media
-     * server that made it. Every access is audited: recordings hold personal data.
-     */
-    async recording(id: string, range: string | undefined, by: { name: string; requestId: string }) {
-      const r = await deps.store.getCall(deps.tenantId, id);
-      if (!r || r.recording == null || !deps.calls) throw voiceErrors.recordingNotFound(id);
-      let file: { contentType: string; body: Buffer };
-      try {
-        file = await cc().fetchRecording(String(r.server), String(r.recording));
-      } catch (err) {
-        if ((err as { kind?: string }).kind === 'not_found') throw voiceErrors.recordingNotFound(id);
-        throw err;
-      }
-      await deps.audit({ tenantId: deps.tenantId, actor: by.name, action: 'recording.fetch', target: id, requestId: by.requestId, ...(range ? { details: { range } } : {}) });
-      const size = file.body.length;
-      if (!range) return { status: 200 as const, contentType: file.contentType, size, body: file.body };
-      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
-      if (!m || (m[1] === '' && m[2] === '')) throw voiceErrors.badRange(size);
-      // "bytes=a-b", "bytes=a-" (to the end) or "bytes=-n" (the last n bytes).
-      const start = m[1] === '' ? Math.max(0, size - Number(m[2])) : Number(m[1]);
-      const end = m[1] === '' || m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-      if (start > end || start >= size) throw voiceErrors.badRange(size);
-      return { status: 206 as const, contentType: file.contentType, size, start, end, body: file.body.subarray(start, end + 1) };
-    },
-
     async getCall(id: string) {
       const r = await deps.store.getCall(deps.tenantId, id);
       if (!r) throw voiceErrors.callNotFound(id);
