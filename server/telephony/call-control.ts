@@ -15,7 +15,12 @@ export type CallEvent =
   | { type: 'call_arrived'; server: string; callId: string; entry: string; callerNumber: string; callerName: string }
   | { type: 'leg_answered'; server: string; legId: string; tag: string }
   | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number }
-  | { type: 'call_ended'; server: string; callId: string }
+  /** The customer's channel is gone; `cause` is the Q.850 cause Asterisk gave. */
+  | {
+      type: 'call_ended'; server: string; callId: string; cause: number; causeText: string;
+      /** Who ended it: the customer's side, our own request, or the media server itself (a shutdown, an admin). */
+      endedBy: 'remote' | 'us' | 'media_server';
+    }
   /** A key pressed on a call or a leg (RFC 2833 / SIP INFO, as the media server decoded it). */
   | { type: 'dtmf'; server: string; channelId: string; digit: string }
   /** A playback started by {@link CallControl.play} ended (played out, stopped, or failed). */
@@ -104,6 +109,9 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   const stasisWaiters = new Map<string, () => void>();
   /** customer channels in our application. */
   const calls = new Set<string>();
+  /** Customer channels we asked to hang up, and those the media server hung up by itself. */
+  const hungUpByUs = new Set<string>();
+  const hungUpByServer = new Set<string>();
 
   const emit = async (e: CallEvent): Promise<void> => {
     for (const h of handlers) {
@@ -136,6 +144,11 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
     }
   });
+  telephony.on('ChannelHangupRequest', (e) => {
+    // A soft hang-up we did not ask for comes from inside Asterisk (shutdown, an admin, a timeout);
+    // the customer's own BYE is a hard one.
+    if (calls.has(e.channel.id) && e.soft && !hungUpByUs.has(e.channel.id)) hungUpByServer.add(e.channel.id);
+  });
   telephony.on('ChannelDtmfReceived', async (e, c) => {
     if (!legs.has(e.channel.id) && !calls.has(e.channel.id)) return;
     await emit({ type: 'dtmf', server: c.name, channelId: e.channel.id, digit: e.digit });
@@ -158,7 +171,11 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       await emit({ type: 'leg_ended', server: c.name, legId: e.channel.id, tag: leg.tag, answered: leg.answered, cause: e.cause ?? 0 });
       return;
     }
-    if (calls.delete(e.channel.id)) await emit({ type: 'call_ended', server: c.name, callId: e.channel.id });
+    if (calls.delete(e.channel.id)) {
+      const endedBy = hungUpByUs.delete(e.channel.id) ? 'us' : hungUpByServer.has(e.channel.id) ? 'media_server' : 'remote';
+      hungUpByServer.delete(e.channel.id);
+      await emit({ type: 'call_ended', server: c.name, callId: e.channel.id, cause: e.cause ?? 0, causeText: e.cause_txt ?? '', endedBy });
+    }
   });
 
   telephony.onConnectionChange((change) => {
@@ -211,7 +228,10 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       }
     },
     answer: (server, callId) => client(server).channels.answer(callId),
-    hangup: (server, channelId) => client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound),
+    hangup(server, channelId) {
+      if (calls.has(channelId)) hungUpByUs.add(channelId);
+      return client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound);
+    },
     async play(server, channelId, media, opts) {
       const p = await client(server).channels.play(channelId, {
         media, ...(opts?.playbackId ? { playbackId: opts.playbackId } : {}), ...(opts?.language ? { lang: opts.language } : {}),

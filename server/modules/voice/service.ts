@@ -378,6 +378,9 @@ export function createVoiceService(deps: VoiceDeps) {
       case 'call_ended': {
         const call = live.get(e.callId);
         if (!call) return;
+        log.info({ callId: e.callId, cause: e.cause, causeText: e.causeText, endedBy: e.endedBy }, 'caller channel ended');
+        // Hung up by the media server itself (a shutdown or restart, an admin): lost, not abandoned or completed.
+        if (e.endedBy === 'media_server') return serial(call.callId, () => end(call, 'lost'));
         return serial(call.callId, () => end(call, call.state === 'connected' ? 'completed' : call.state === 'ivr' ? 'ivr_abandoned' : 'abandoned'));
       }
       case 'server_up':
@@ -415,7 +418,7 @@ export function createVoiceService(deps: VoiceDeps) {
         if (!channels.has(call.callId)) {
           const lost = startedAt !== undefined && startedAt > call.arrivedAt;
           report.ended++;
-          await end(call, lost ? 'lost_media_restart' : call.state === 'connected' ? 'completed' : call.state === 'ivr' ? 'ivr_abandoned' : 'abandoned');
+          await end(call, lost ? 'lost' : call.state === 'connected' ? 'completed' : call.state === 'ivr' ? 'ivr_abandoned' : 'abandoned');
           return;
         }
         adopt.push({ id: call.callId, kind: 'call' });
