@@ -6,7 +6,8 @@
  * and route the next call normally.
  */
 import t from 'tap';
-const tap = t;
+
+type Asserts = Pick<typeof t, 'same' | 'ok' | 'equal'>;
 import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
 import { asteriskPid, destroyAsterisk, ensureAsterisk, stopAsterisk, uniqueName, type AsteriskInstance } from '../helpers/asterisk.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
@@ -52,7 +53,7 @@ t.test('given a connected and a queued call on an Asterisk of its own', async (t
     await eventually(async () => (await rows()).slice(before).filter((r) => r.queued_at && !r.answered_at).length === 1, 10_000, 100);
     return { before, peers: [...callers, phone] };
   };
-  const checkLost = async (t: Pick<typeof tap, 'same' | 'ok' | 'equal'>, before: number) => {
+  const checkLost = async (t: Asserts, before: number) => {
     await eventually(async () => app.telephony?.health().every((h) => h.up), 20_000, 100);
     const ended = await eventually(async () => {
       const r = (await rows()).slice(before);
