@@ -19,6 +19,7 @@ export interface Config {
   asterisk: { servers: AsteriskServerConfig[]; app: string; requestTimeoutMs: number };
   router: { enabled: boolean; leaseMs: number };
   recording: { retentionDays: number; retentionEveryMinutes: number };
+  ivr: { mediaBaseUrl: string; ttsCommand: string; soxCommand: string; ttsCacheDir: string; ttsDefaultVoice: string; ttsTimeoutMs: number; ttsFallbackSound: string };
   shutdownTimeoutMs: number;
 }
 

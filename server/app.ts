@@ -46,6 +46,10 @@ import { sipLoginRoutes } from './modules/sip-logins/routes.js';
 import { flowRoutes } from './modules/ivr-flows/routes.js';
 import { createFlowService } from './modules/ivr-flows/service.js';
 import { createFlowStore } from './modules/ivr-flows/store.js';
+import { ivrRoutes } from './modules/ivr/routes.js';
+import { createIvrService } from './modules/ivr/service.js';
+import { createIvrStore } from './modules/ivr/store.js';
+import { createTtsCache } from './modules/ivr/tts.js';
 import { createSipLoginService } from './modules/sip-logins/service.js';
 import { createSipLoginStore } from './modules/sip-logins/store.js';
 import { createRoutingService } from './modules/routing/service.js';
@@ -228,6 +232,8 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     store: createVoiceStore(app.mysql),
     liveStore: createLiveCallStore(app.redis, app.tenantId),
     flowExists: async (flowId) => (await flows.published(app.tenantId, flowId)) !== undefined,
+    // Late binding: the executor and the voice service call each other.
+    ivr: { start: (c) => ivrExecutor.start(c) },
     calls: options.calls,
     acd,
     audit,
@@ -238,6 +244,24 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     tenantId: app.tenantId,
     agentEndpoint: (agentId) => `PJSIP/${agentEndpointId(app.tenantId, agentId)}`,
   });
+  const ivrExecutor = createIvrService({
+    store: createIvrStore(app.mysql),
+    calls: options.calls,
+    publishedFlow: (flowId) => flows.published(app.tenantId, flowId),
+    calendars: () => routing.calendars(app.tenantId),
+    ivrEnded: (callId, action) => voice.ivrEnded(callId, action),
+    tts: createTtsCache({
+      dir: config.ivr.ttsCacheDir, ttsCommand: config.ivr.ttsCommand, soxCommand: config.ivr.soxCommand, defaultVoice: config.ivr.ttsDefaultVoice,
+      timeoutMs: config.ivr.ttsTimeoutMs, secret: config.auth.tokenSecret, log: app.log.child({ module: 'tts' }),
+    }),
+    mediaBaseUrl: (config.ivr.mediaBaseUrl || `http://${config.http.host}:${config.http.port}`).replace(/\/+$/, ''),
+    fallbackSound: config.ivr.ttsFallbackSound,
+    events: app.events,
+    clock: app.clock,
+    log: app.log,
+    tenantId: app.tenantId,
+  });
+  app.addHook('onClose', async () => ivrExecutor.close());
   if (options.calls) {
     // This process holds calls' media: it follows the partition's decisions and acts on its own calls.
     // It resumes after the last decision it handled, and reads back its live calls first, so a
@@ -246,6 +270,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     feed.subscribe((d) => voice.onDecision(d));
     options.calls.onEvent((e) => voice.onCallEvent(e));
     options.calls.onEvent((e) => (e.type === 'recording_ended' ? recordings.recordingEnded(e) : undefined));
+    options.calls.onEvent((e) => ivrExecutor.onCallEvent(e));
     app.addHook('onReady', async () => {
       await voice.restore().catch((err: unknown) => app.log.error({ err }, 'could not read live calls back from Redis'));
       feed.start();
@@ -314,6 +339,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(recordingRoutes, { service: recordings });
   await app.register(sipLoginRoutes, { service: sipLogins });
   await app.register(flowRoutes, { service: flows });
+  await app.register(ivrRoutes, { service: ivrExecutor });
   await app.register(agentStreamRoutes, {
     redis: app.redis,
     streamKey: (agentId) => acd.keys.agentStream(agentId),

@@ -149,8 +149,23 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     // the customer's own BYE is a hard one.
     if (calls.has(e.channel.id) && e.soft && !hungUpByUs.has(e.channel.id)) hungUpByServer.add(e.channel.id);
   });
+  /**
+   * Asterisk sends a channel's events once per subscription that covers it: our application's,
+   * and the endpoint's when the application also subscribes to `endpoint:PJSIP` (agent phones'
+   * registrations). A key must count once: the copy has the same timestamp, to the millisecond.
+   */
+  const recentKeys = new Map<string, string[]>();
+  const seenKey = (channelId: string, key: string): boolean => {
+    const recent = recentKeys.get(channelId) ?? [];
+    if (recent.includes(key)) return true;
+    recent.push(key);
+    if (recent.length > 8) recent.shift();
+    recentKeys.set(channelId, recent);
+    return false;
+  };
   telephony.on('ChannelDtmfReceived', async (e, c) => {
     if (!legs.has(e.channel.id) && !calls.has(e.channel.id)) return;
+    if (seenKey(e.channel.id, `${c.name}|${e.timestamp}|${e.digit}`)) return;
     await emit({ type: 'dtmf', server: c.name, channelId: e.channel.id, digit: e.digit });
   });
   telephony.on('PlaybackFinished', async (e, c) => {
@@ -165,6 +180,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     await emit({ type: 'recording_ended', server: c.name, name: e.recording.name, ok: false, durationSeconds: e.recording.duration });
   });
   telephony.on('ChannelDestroyed', async (e, c) => {
+    recentKeys.delete(e.channel.id);
     const leg = legs.get(e.channel.id);
     if (leg) {
       legs.delete(e.channel.id);

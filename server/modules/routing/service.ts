@@ -206,6 +206,11 @@ export function createRoutingService(deps: RoutingDeps) {
     /** The agent record linked to a user login, if any. */
     agentIdForUser: (tenantId: number, userId: string) => store.agentForUser(tenantId, userId),
 
+    /** Business calendars in domain form, by id (for IVR branches on opening hours and holidays). */
+    async calendars(tenantId: number): Promise<Record<string, BusinessCalendar>> {
+      return Object.fromEntries((await store.list('calendar', tenantId)).map((c) => [c.id, toCalendar(c.id, c.doc as unknown as CalendarDoc, deps.clock.now())]));
+    },
+
     /** The whole configuration in domain types, for the router. */
     async load(tenantId: number): Promise<RoutingConfig> {
       const version = await store.currentVersion(tenantId);
