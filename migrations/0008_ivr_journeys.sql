@@ -13,8 +13,8 @@ CREATE TABLE ivr_sessions (
   end_node VARCHAR(64) NULL,
   -- route_to_queue, offer_callback, voicemail, transfer, hangup
   end_action VARCHAR(32) NULL,
-  -- What the caller entered and the path taken, as handed on with the call (inputs unmasked:
-  -- the agent needs them; read access is for supervisors and admins).
+  -- What the caller entered, data-dip outcomes and the path taken, as handed on with the call;
+  -- variables collected with `mask: true` (PINs, card numbers) are stored as asterisks.
   context JSON NULL,
   PRIMARY KEY (tenant_id, call_id),
   KEY ix_ivr_sessions_flow (tenant_id, flow_id, started_at)
