@@ -10,12 +10,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { createSilentLogger } from '../../server/infra/logger.js';
-import { createAriClient } from '../../server/telephony/ari-client.js';
 import { agentEndpointId } from '../../server/domain/sip-endpoint.js';
 import { bearer, buildTestAppWithTelephony, eventually, loginAs, serverLog } from '../helpers/app.js';
 import { ensureAsterisk, runInRoot, uniqueName, type AsteriskInstance } from '../helpers/asterisk.js';
 import { SCENARIO_DIR, freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
+import { pushStaticAgentPhone } from '../helpers/static-agent-phone.js';
 
 /** The RTP payloads of a pcap (Ethernet, IPv4, UDP, RTP), concatenated: raw G.711 as SIPp streams it. */
 function rtpPayloads(pcap: Buffer): Buffer {
@@ -87,16 +86,7 @@ t.test('given queues that always and never record, and an agent phone that talks
   // The agent's phone: a static contact on loopback, pushed into Asterisk over ARI.
   const agentIp = '127.0.0.1';
   const agentPort = await freeUdpPort(agentIp, 1);
-  const ari = createAriClient({ name: 'provision', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-prov`, logger: createSilentLogger() });
-  const push = (type: string, id: string, fields: Record<string, string>) =>
-    ari.request('PUT', `/asterisk/config/dynamic/res_pjsip/${type}/${id}`, { body: { fields: Object.entries(fields).map(([attribute, value]) => ({ attribute, value })) } });
-  const endpoint = agentEndpointId(app.tenantId, agentId);
-  await push('aor', endpoint, { contact: `sip:agent@${agentIp}:${agentPort}`, max_contacts: '1' });
-  await push('endpoint', endpoint, { aors: endpoint, context: 'ipcc-agents', allow: '!all,alaw,ulaw', direct_media: 'no' });
-  t.teardown(async () => {
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/endpoint/${endpoint}`).catch(() => undefined);
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/aor/${endpoint}`).catch(() => undefined);
-  });
+  await pushStaticAgentPhone(t, asterisk, { endpoint: agentEndpointId(app.tenantId, agentId), ip: agentIp, port: agentPort, allow: '!all,alaw,ulaw', appName });
 
   const admin = bearer((await loginAs(app, ['admin'])).token);
   const sup = bearer((await loginAs(app, ['supervisor'])).token);
