@@ -307,8 +307,16 @@ export function createIvrService(deps: IvrDeps) {
       else starting.get(x.callId)?.push(x.input);
     },
 
-    /** Calls in the IVR right now. */
-    activeSessions: () => live.size,
+    /** Calls in the IVR right now, and the timers and data dips they hold. */
+    pending: () => {
+      let timers = 0;
+      let requests = 0;
+      for (const s of live.values()) {
+        timers += s.timers.size;
+        requests += s.requests.size;
+      }
+      return { sessions: live.size, timers, requests };
+    },
 
     /** Waits until a call's queued inputs and journey writes are done (tests, shutdown). */
     async settled(callId: string): Promise<void> {

@@ -115,8 +115,11 @@ export function createTtsCache(opts: TtsOptions) {
         settled = true;
         clearTimeout(timer);
         if (err) {
-          speak.kill('SIGKILL');
-          convert.kill('SIGKILL');
+          // Only processes that started and still run: killing one whose spawn failed while its
+          // stdout is piped made Node 20 spin at 100 % CPU now and then (seen here, reproduced
+          // with plain child_process).
+          speak.stdout.unpipe();
+          for (const child of [speak, convert]) if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
           reject(err);
         } else resolve(Buffer.concat(chunks));
       };
