@@ -186,16 +186,21 @@ export function createRecordingService(deps: RecordingDeps) {
     },
 
     async end(call: { server: string; callId: string; recording: string; at: number }): Promise<void> {
-      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-        const rec = await store.get(tenantId, call.recording);
-        if (!rec || rec.endedAt !== null) return;
-        // A pause still open when the call ends lasts to the end of the file.
-        if (await store.ended(tenantId, rec.name, rec.version, call.at, pciClose(rec.pauses, Math.max(0, call.at - rec.startedAt)))) {
-          if (rec.state === 'recording') deps.events.publish('recording.ended', { tenantId, name: rec.name, callId: rec.callId, state: 'done' });
-          return;
+      // Never fails the caller: the voice service is cleaning up a call when it tells us.
+      try {
+        for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+          const rec = await store.get(tenantId, call.recording);
+          if (!rec || rec.endedAt !== null) return;
+          // A pause still open when the call ends lasts to the end of the file.
+          if (await store.ended(tenantId, rec.name, rec.version, call.at, pciClose(rec.pauses, Math.max(0, call.at - rec.startedAt)))) {
+            if (rec.state === 'recording') deps.events.publish('recording.ended', { tenantId, name: rec.name, callId: rec.callId, state: 'done' });
+            return;
+          }
         }
+        log.warn({ callId: call.callId, name: call.recording }, 'could not record the end of a recording (it kept changing)');
+      } catch (err) {
+        log.error({ err, callId: call.callId, name: call.recording }, 'could not record the end of a recording');
       }
-      log.warn({ callId: call.callId, name: call.recording }, 'could not record the end of a recording (it kept changing)');
     },
   };
 
