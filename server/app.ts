@@ -52,6 +52,9 @@ import { createIvrStore } from './modules/ivr/store.js';
 import { createTtsCache } from './modules/ivr/tts.js';
 import { createSipLoginService } from './modules/sip-logins/service.js';
 import { createSipLoginStore } from './modules/sip-logins/store.js';
+import { supervisionRoutes } from './modules/supervision/routes.js';
+import { createSupervisionService } from './modules/supervision/service.js';
+import { createSupervisionStore } from './modules/supervision/store.js';
 import { createRoutingService } from './modules/routing/service.js';
 import { createRoutingStore } from './modules/routing/store.js';
 import { createUserService } from './modules/users/service.js';
@@ -301,6 +304,38 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
       throw e;
     }
   }
+  // Supervisors listening to, whispering to or barging into connected calls (sessions in memory).
+  const supervision = createSupervisionService({
+    store: createSupervisionStore(),
+    calls: options.calls,
+    liveCall: (callId) => voice.liveCall(callId),
+    liveCallOfAgent: (agentId) => voice.liveCallOfAgent(agentId),
+    agentPhone: async (agentId) => {
+      try {
+        await sipLogins.get(app.tenantId, agentId);
+        return `PJSIP/${agentEndpointId(app.tenantId, agentId)}`;
+      } catch (e) {
+        if (isAppError(e) && e.kind === 'not_found') return undefined;
+        throw e;
+      }
+    },
+    endpointPhone: (endpoint) => `PJSIP/${endpoint}`,
+    events: app.events,
+    audit,
+    clock: app.clock,
+    log: app.log,
+    tenantId: app.tenantId,
+  });
+  app.events.subscribe('voice.call_ended', ({ tenantId, callId }) => {
+    if (tenantId === app.tenantId) supervision.callEnded(callId);
+  });
+  if (options.calls) {
+    const off = options.calls.onEvent((e) => supervision.onCallEvent(e));
+    app.addHook('onClose', async () => {
+      await supervision.close();
+      off();
+    });
+  }
   if (options.agentEndpoints) {
     // A phone that drops its registration takes its ready agent out of routing.
     const off = options.agentEndpoints.onRegistrationChange((c) => {
@@ -340,6 +375,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(sipLoginRoutes, { service: sipLogins });
   await app.register(flowRoutes, { service: flows });
   await app.register(ivrRoutes, { service: ivrExecutor });
+  await app.register(supervisionRoutes, { service: supervision });
   await app.register(agentStreamRoutes, {
     redis: app.redis,
     streamKey: (agentId) => acd.keys.agentStream(agentId),

@@ -15,6 +15,10 @@ export type CallEvent =
   | { type: 'call_arrived'; server: string; callId: string; entry: string; callerNumber: string; callerName: string }
   | { type: 'leg_answered'; server: string; legId: string; tag: string }
   | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number }
+  /** A side leg ({@link CallControl.ringSideLeg}) was answered. */
+  | { type: 'side_leg_answered'; server: string; legId: string }
+  /** A side leg or a snoop ended; `answered` is false for a phone that never answered. */
+  | { type: 'side_leg_ended'; server: string; legId: string; answered: boolean; cause: number }
   /** The customer's channel is gone; `cause` is the Q.850 cause Asterisk gave. */
   | {
       type: 'call_ended'; server: string; callId: string; cause: number; causeText: string;
@@ -50,6 +54,12 @@ export interface ServerSnapshot {
   channels: ChannelSnapshot[];
   bridges: { id: string; channelIds: string[] }[];
 }
+
+/**
+ * Which way a channel's audio goes, seen from its party: `in` is what the party says, `out` what
+ * the party hears. A snoop listens to and speaks into these directions.
+ */
+export type AudioDirection = 'none' | 'in' | 'out' | 'both';
 
 export interface CallControl {
   onEvent(handler: (e: CallEvent) => void | Promise<void>): () => void;
@@ -92,6 +102,21 @@ export interface CallControl {
   recordBridge(server: string, bridgeId: string, name: string): Promise<void>;
   /** A finished recording's file, from the server that made it. */
   fetchRecording(server: string, name: string): Promise<{ contentType: string; body: Buffer }>;
+  /**
+   * Rings a phone that joins a call from the side (a supervisor's) as a leg with the id we give.
+   * Unlike an offer's leg, its answer and end arrive as `side_leg_answered` / `side_leg_ended`, so
+   * the call logic of offers never sees it. Resolves once the phone rings; a phone that does not
+   * answer within `timeoutSeconds` ends the leg (`side_leg_ended`, not answered).
+   */
+  ringSideLeg(server: string, opts: { legId: string; endpoint: string; callerId: string; timeoutSeconds: number }): Promise<void>;
+  /**
+   * A snoop on a channel: a new leg with the id we give that hears the channel's `listen`
+   * direction(s), and whose own audio is mixed into the `speak` direction(s) (`out`: only the
+   * channel's party hears it). Resolves once the snoop can be bridged, or rejects after
+   * `timeoutMs` (default 3000) with nothing left behind. Its directions are fixed: to change them,
+   * make a new snoop. It ends (`side_leg_ended`) when the channel does.
+   */
+  snoop(server: string, channelId: string, opts: { snoopId: string; listen: AudioDirection; speak: AudioDirection; timeoutMs?: number }): Promise<void>;
 }
 
 const LEG_ARG = 'leg';
@@ -123,6 +148,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     }
   };
   const client = (server: string): AriClient => telephony.server(server);
+  const side = createSideLegs(telephony, client, emit);
 
   telephony.on('StasisStart', async (e, c) => {
     const [kind, arg] = e.args ?? [];
@@ -315,6 +341,93 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     async fetchRecording(server, name) {
       const r = await client(server).download(`/recordings/stored/${encodeURIComponent(name)}/file`, { timeoutMs: 30000 });
       return { contentType: r.contentType ?? 'audio/wav', body: r.body };
+    },
+    ringSideLeg: side.ringSideLeg,
+    snoop: side.snoop,
+  };
+}
+
+/** The Stasis argument of side legs and snoops: never an arriving customer, never an offer's leg. */
+const SIDE_ARG = 'side';
+
+/**
+ * Side legs (a supervisor's phone) and snoops, kept apart from offers' legs so that the offer
+ * logic (which hangs up legs it does not know) never sees them. Their ids are chosen by the
+ * caller, so a restarted process can still tell its own leftovers from a snapshot.
+ */
+function createSideLegs(
+  telephony: Telephony,
+  client: (server: string) => AriClient,
+  emit: (e: CallEvent) => Promise<void>,
+): Pick<CallControl, 'ringSideLeg' | 'snoop'> {
+  const side = new Map<string, { answered: boolean; inStasis: boolean; entered?: (() => void) | undefined }>();
+  telephony.on('StasisStart', (e) => {
+    if (e.args?.[0] !== SIDE_ARG) return;
+    const leg = side.get(e.channel.id) ?? { answered: e.channel.state === 'Up', inStasis: false };
+    leg.inStasis = true;
+    side.set(e.channel.id, leg);
+    leg.entered?.();
+  });
+  // Events may come twice (once per subscription covering the channel): each is acted on once.
+  telephony.on('ChannelStateChange', async (e, c) => {
+    const leg = side.get(e.channel.id);
+    if (!leg || leg.answered || e.channel.state !== 'Up') return;
+    leg.answered = true;
+    await emit({ type: 'side_leg_answered', server: c.name, legId: e.channel.id });
+  });
+  telephony.on('ChannelDestroyed', async (e, c) => {
+    const leg = side.get(e.channel.id);
+    if (!leg) return;
+    side.delete(e.channel.id);
+    await emit({ type: 'side_leg_ended', server: c.name, legId: e.channel.id, answered: leg.answered, cause: e.cause ?? 0 });
+  });
+  /** Channels must be in our application before they can be dialled or bridged. */
+  const inStasisWithin = (id: string, ms: number): Promise<void> => {
+    const leg = side.get(id);
+    if (!leg || leg.inStasis) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        leg.entered = undefined;
+        reject(new Error(`${id} did not enter the application within ${ms} ms`));
+      }, ms);
+      leg.entered = () => {
+        clearTimeout(timer);
+        leg.entered = undefined;
+        resolve();
+      };
+    });
+  };
+  /** A failed start leaves nothing behind, and reports no end event (the rejection says it). */
+  const undo = async (c: AriClient, id: string): Promise<void> => {
+    side.delete(id);
+    await c.channels.hangup(id, 'normal').catch(() => undefined);
+  };
+  return {
+    async ringSideLeg(server, o) {
+      const c = client(server);
+      side.set(o.legId, { answered: false, inStasis: false });
+      try {
+        await c.channels.create({ endpoint: o.endpoint, app: c.app, appArgs: SIDE_ARG, channelId: o.legId, callerId: o.callerId });
+        await inStasisWithin(o.legId, 3000);
+        await c.channels.dial(o.legId, { timeout: Math.max(1, Math.round(o.timeoutSeconds)) });
+      } catch (err) {
+        await undo(c, o.legId);
+        throw err;
+      }
+    },
+    async snoop(server, channelId, o) {
+      const c = client(server);
+      side.set(o.snoopId, { answered: true, inStasis: false });
+      try {
+        await c.request('POST', `/channels/${encodeURIComponent(channelId)}/snoop`, {
+          query: { spy: o.listen, whisper: o.speak, app: c.app, appArgs: SIDE_ARG, snoopId: o.snoopId },
+          timeoutMs: o.timeoutMs ?? 3000,
+        });
+        await inStasisWithin(o.snoopId, o.timeoutMs ?? 3000);
+      } catch (err) {
+        await undo(c, o.snoopId);
+        throw err;
+      }
     },
   };
 }
