@@ -5,25 +5,14 @@
  * records and the call's outcome. The three calls run at once and share one TTS greeting, which
  * is rendered once.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { bearer, buildTestAppWithTelephony, eventually, loginAs, serverLog } from '../helpers/app.js';
+import { bearer, eventually, loginAs, serverLog } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
+import { buildIvrTestApp, publishFlowAt } from '../helpers/ivr.js';
 import { runSipp, type SippResult } from '../helpers/sipp.js';
-
-const freeTcpPort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createTcpServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 /** A customer API that misbehaves: /hang/* never answers, /garbage/* answers HTML with 200. */
 async function startBadApi(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; hits: string[] }> {
@@ -55,20 +44,7 @@ t.test('given flows with a data dip to a misbehaving server and a menu nobody an
   const asterisk = await ensureAsterisk('main');
   const appName = uniqueName('ivrbad');
   const unique = appName.replace(/[^a-z0-9]/g, '');
-  const httpPort = await freeTcpPort();
-  const cacheDir = mkdtempSync(path.join(tmpdir(), 'ipcc-tts-'));
-  t.teardown(() => rmSync(cacheDir, { recursive: true, force: true }));
-  const app = await buildTestAppWithTelephony(t, {
-    IPCC_ASTERISK_SERVERS: `main=${asterisk.ariUrl.replace('://', `://${asterisk.ariUser}:${asterisk.ariPassword}@`)}`,
-    IPCC_ARI_APP: appName,
-    IPCC_HTTP_HOST: '127.0.0.1',
-    IPCC_HTTP_PORT: String(httpPort),
-    IPCC_TTS_COMMAND: `chroot ${asterisk.root} espeak-ng`,
-    IPCC_SOX_COMMAND: `chroot ${asterisk.root} sox`,
-    IPCC_TTS_CACHE_DIR: cacheDir,
-  });
-  await app.listen({ host: '127.0.0.1', port: httpPort });
-  await eventually(async () => app.telephony?.health().every((h) => h.up), 10000);
+  const { app, cacheDir } = await buildIvrTestApp(t, asterisk, appName);
   const api = await startBadApi(t);
   const H = bearer((await loginAs(app, ['admin'])).token);
 
@@ -100,13 +76,7 @@ t.test('given flows with a data dip to a misbehaving server and a menu nobody an
     { name: 'garbage', flow: dipFlow(`garbage-${unique}`.slice(0, 60), 'garbage'), entry: `72${base}`, scenario: 'ivr-caller-1-account.xml' },
     { name: 'silent', flow: silentFlow(`silent-${unique}`.slice(0, 60)), entry: `73${base}`, scenario: 'caller-far-end-hangs-up.xml' },
   ];
-  for (const c of cases) {
-    const up = await app.inject({ method: 'POST', url: `/v1/ivr/flows/${c.flow.id}/versions`, headers: H, payload: c.flow });
-    t.equal(up.statusCode, 201, up.body);
-    const pub = await app.inject({ method: 'POST', url: `/v1/ivr/flows/${c.flow.id}/publish`, headers: H, payload: { version: up.json().version } });
-    t.equal(pub.statusCode, 200, pub.body);
-    t.equal((await app.inject({ method: 'PUT', url: `/v1/entry-points/${c.entry}`, headers: H, payload: { flowId: c.flow.id } })).statusCode, 200);
-  }
+  for (const c of cases) await publishFlowAt(app, H, c.flow, c.entry);
 
   const results = new Map<string, { sipp: SippResult; callId: string; journey: Journey; call: { outcome: string } }>();
   const started = Date.now();

@@ -6,28 +6,18 @@
  * and the agent sees what the caller entered. Verified by the journey records, the call's
  * outcome, the task and the agent's screen-pop — not only by SIPp's exit code.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { agentEndpointId } from '../../server/domain/sip-endpoint.js';
 import { createSilentLogger } from '../../server/infra/logger.js';
 import { createAriClient } from '../../server/telephony/ari-client.js';
-import { bearer, buildTestAppWithTelephony, eventually, loginAs, serverLog } from '../helpers/app.js';
+import { bearer, eventually, loginAs, serverLog } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
+import { buildIvrTestApp, publishFlowAt } from '../helpers/ivr.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
-
-const freeTcpPort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createTcpServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 /** The customer database the data dip asks: account 4567 is a gold customer named Ada. */
 async function startCustomerApi(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; hits: string[] }> {
@@ -51,23 +41,7 @@ t.test('given a DID mapped to a published IVR flow with TTS prompts, a data dip 
   const unique = appName.replace(/[^a-z0-9]/g, '');
   const agentId = uniqueName('ag').toLowerCase().replace(/[^a-z0-9]/g, '');
   const entry = `7${Date.now().toString().slice(-7)}`;
-  const httpPort = await freeTcpPort();
-  const cacheDir = mkdtempSync(path.join(tmpdir(), 'ipcc-tts-'));
-  t.teardown(() => rmSync(cacheDir, { recursive: true, force: true }));
-  const app = await buildTestAppWithTelephony(t, {
-    IPCC_ASTERISK_SERVERS: `main=${asterisk.ariUrl.replace('://', `://${asterisk.ariUser}:${asterisk.ariPassword}@`)}`,
-    IPCC_ARI_APP: appName,
-    IPCC_ROUTER_LEASE_MS: '1000',
-    IPCC_HTTP_HOST: '127.0.0.1',
-    IPCC_HTTP_PORT: String(httpPort),
-    // espeak-ng and sox live in the stack's root on this machine.
-    IPCC_TTS_COMMAND: `chroot ${asterisk.root} espeak-ng`,
-    IPCC_SOX_COMMAND: `chroot ${asterisk.root} sox`,
-    IPCC_TTS_CACHE_DIR: cacheDir,
-  });
-  // Asterisk fetches TTS prompts from us over HTTP: the app must really listen.
-  await app.listen({ host: '127.0.0.1', port: httpPort });
-  await eventually(async () => app.telephony?.health().every((h) => h.up), 10000);
+  const { app, cacheDir } = await buildIvrTestApp(t, asterisk, appName, { IPCC_ROUTER_LEASE_MS: '1000' });
   await eventually(async () => app.router?.isLeader(), 5000);
   const customers = await startCustomerApi(t);
 
@@ -88,7 +62,6 @@ t.test('given a DID mapped to a published IVR flow with TTS prompts, a data dip 
   const admin = await loginAs(app, ['admin']);
   const H = bearer(admin.token);
   const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: H, payload });
-  const post = (url: string, payload: object) => app.inject({ method: 'POST', url, headers: H, payload });
   t.equal((await put('/v1/skills/voice', { name: 'Voice' })).statusCode, 201);
   t.equal((await put('/v1/skills/billing', { name: 'Billing' })).statusCode, 201);
   t.equal((await put('/v1/queues/accounts', { name: 'Accounts', strategy: 'longest_idle', serviceLevel: { percent: 80, withinSeconds: 20 } })).statusCode, 201);
@@ -112,13 +85,7 @@ t.test('given a DID mapped to a published IVR flow with TTS prompts, a data dip 
       bye: { type: 'hangup', reason: 'nothing chosen' },
     },
   };
-  const up = await post(`/v1/ivr/flows/${flowId}/versions`, flow);
-  t.equal(up.statusCode, 201, up.body);
-  const version = (up.json() as { version: number }).version;
-  const pub = await post(`/v1/ivr/flows/${flowId}/publish`, { version });
-  t.equal(pub.statusCode, 200, pub.body);
-  const ep = await put(`/v1/entry-points/${entry}`, { flowId });
-  t.equal(ep.statusCode, 200, ep.body);
+  const version = await publishFlowAt(app, H, flow, entry);
   await eventually(async () => (await app.inject({ method: 'PUT', url: `/v1/agents/${agentId}/presence`, headers: H, payload: { kind: 'ready' } })).statusCode === 202, 5000);
   await eventually(async () => (await app.inject({ method: 'GET', url: `/v1/agents/${agentId}/state`, headers: H })).json().presence.kind === 'ready', 5000);
 

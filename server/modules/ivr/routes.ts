@@ -16,7 +16,7 @@ export async function ivrRoutes(app: FastifyInstance, opts: { service: IvrServic
       // Fetched by Asterisk (res_http_media_cache), which carries no token: public, but it serves
       // nothing except rendered prompts named by their keyed hash.
       config: { public: true },
-      schema: { tags: ['ivr'], summary: `A rendered TTS prompt (audio/wav, 8 kHz), by its name (${s.mediaNamePattern}); for media servers`, params: s.mediaParams, response: { 404: err } },
+      schema: { tags: ['ivr'], summary: `A rendered TTS prompt (audio/wav, 8 kHz), by its name (${s.mediaNamePattern}); for media servers, no credential`, security: [], params: s.mediaParams, response: { 404: err } },
     },
     async (request, reply) => {
       const body = await service.media(request.params.name);
