@@ -12,12 +12,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { agentEndpointId } from '../../server/domain/sip-endpoint.js';
-import { createSilentLogger } from '../../server/infra/logger.js';
-import { createAriClient } from '../../server/telephony/ari-client.js';
 import { bearer, eventually, loginAs, serverLog } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
 import { buildIvrTestApp, publishFlowAt } from '../helpers/ivr.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
+import { pushStaticAgentPhone } from '../helpers/static-agent-phone.js';
 
 /** The customer database the data dip asks: account 4567 is a gold customer named Ada. */
 async function startCustomerApi(t: { teardown(fn: () => unknown): void }): Promise<{ port: number; hits: string[] }> {
@@ -48,16 +47,7 @@ t.test('given a DID mapped to a published IVR flow with TTS prompts, a data dip 
   // The agent's phone: a static contact on loopback, pushed into Asterisk over ARI.
   const agentIp = '127.0.0.1';
   const agentPort = await freeUdpPort(agentIp, 1);
-  const ari = createAriClient({ name: 'provision', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-prov`, logger: createSilentLogger() });
-  const push = (type: string, id: string, fields: Record<string, string>) =>
-    ari.request('PUT', `/asterisk/config/dynamic/res_pjsip/${type}/${id}`, { body: { fields: Object.entries(fields).map(([attribute, value]) => ({ attribute, value })) } });
-  const endpoint = agentEndpointId(app.tenantId, agentId);
-  await push('aor', endpoint, { contact: `sip:agent@${agentIp}:${agentPort}`, max_contacts: '1' });
-  await push('endpoint', endpoint, { aors: endpoint, context: 'ipcc-agents', allow: '!all,ulaw', direct_media: 'no' });
-  t.teardown(async () => {
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/endpoint/${endpoint}`).catch(() => undefined);
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/aor/${endpoint}`).catch(() => undefined);
-  });
+  await pushStaticAgentPhone(t, asterisk, { endpoint: agentEndpointId(app.tenantId, agentId), ip: agentIp, port: agentPort, allow: '!all,ulaw', appName });
 
   const admin = await loginAs(app, ['admin']);
   const H = bearer(admin.token);
