@@ -18,6 +18,7 @@ export interface Config {
   auth: { tokenSecret: string; tokenTtlSeconds: number; maxFailures: number; throttleWindowSeconds: number };
   asterisk: { servers: AsteriskServerConfig[]; app: string; requestTimeoutMs: number };
   router: { enabled: boolean; leaseMs: number };
+  voice: { outboundDial: string; outboundRingSeconds: number; agentTransferWaitSeconds: number };
   recording: { retentionDays: number; retentionEveryMinutes: number };
   ivr: { mediaBaseUrl: string; ttsCommand: string; soxCommand: string; ttsCacheDir: string; ttsDefaultVoice: string; ttsTimeoutMs: number; ttsFallbackSound: string };
   shutdownTimeoutMs: number;
@@ -151,6 +152,9 @@ function parseOne(spec: SettingSpec, raw: Raw, issues: ConfigIssue[]): unknown {
     case 'servers':
       return parseServers(v, issues, raw.from);
     case 'string':
+      if (spec.pattern !== undefined && raw.value !== '' && !spec.pattern.test(raw.value)) {
+        return bad(`must be ${spec.patternHint ?? `like ${String(spec.pattern)}`}, got "${raw.value}"`);
+      }
       if (spec.minLength !== undefined && raw.value.length < spec.minLength) {
         return bad(spec.secret ? `must be at least ${spec.minLength} characters long` : `must be at least ${spec.minLength} characters, got "${raw.value}"`);
       }

@@ -22,6 +22,9 @@ export interface SettingSpec {
   values?: readonly string[];
   /** For string: minimum length. */
   minLength?: number;
+  /** For string: a non-empty value must match, described by `patternHint` in the error. */
+  pattern?: RegExp;
+  patternHint?: string;
   /** Never printed or logged. */
   secret?: boolean;
 }
@@ -63,6 +66,12 @@ export const SETTINGS = [
     description: 'Stasis application name; the dialplan enters Stasis(<this>,inbound,${EXTEN}).' },
   { env: 'IPCC_ARI_REQUEST_TIMEOUT', key: 'asterisk.requestTimeoutMs', type: 'int', default: '5000', min: 100, max: 60000,
     description: 'Timeout of one ARI REST request in milliseconds.' },
+  { env: 'IPCC_OUTBOUND_DIAL', key: 'voice.outboundDial', type: 'string', default: '', pattern: /^[A-Za-z]+\/\S*\{number\}\S*$/, patternHint: 'a dial string with {number}, e.g. PJSIP/{number}@carrier',
+    description: 'How to call an outside number (transfers, callbacks): a dial string with {number}, e.g. PJSIP/{number}@carrier for a PJSIP trunk named carrier. Empty: outside numbers cannot be called.' },
+  { env: 'IPCC_OUTBOUND_RING_SECONDS', key: 'voice.outboundRingSeconds', type: 'int', default: '30', min: 5, max: 300,
+    description: 'How long an outside number may ring before it counts as not answered.' },
+  { env: 'IPCC_AGENT_TRANSFER_WAIT_SECONDS', key: 'voice.agentTransferWaitSeconds', type: 'int', default: '30', min: 5, max: 600,
+    description: 'A call transferred to an agent waits this long for that agent; then any agent of the queue may take it.' },
   { env: 'IPCC_ROUTER', key: 'router.enabled', type: 'bool', default: 'true',
     description: 'Run an ACD router in this process. Every process that runs one competes for the partition lease; one routes, the others stand by and take over within the lease time if it dies.' },
   { env: 'IPCC_ROUTER_LEASE_MS', key: 'router.leaseMs', type: 'int', default: '3000', min: 500, max: 60000,

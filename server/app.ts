@@ -246,6 +246,10 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     log: app.log,
     tenantId: app.tenantId,
     agentEndpoint: (agentId) => `PJSIP/${agentEndpointId(app.tenantId, agentId)}`,
+    agentExists: async (agentId) => (await routing.load(app.tenantId)).agents.some((a) => a.id === agentId),
+    externalEndpoint: (number) => (config.voice.outboundDial ? config.voice.outboundDial.replaceAll('{number}', number) : undefined),
+    externalRingSeconds: config.voice.outboundRingSeconds,
+    agentTransferWaitSeconds: config.voice.agentTransferWaitSeconds,
   });
   const ivrExecutor = createIvrService({
     store: createIvrStore(app.mysql),
@@ -370,7 +374,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(userRoutes, { service: users });
   await app.register(routingRoutes, { service: routing });
   await app.register(acdRoutes, { service: acd, routing });
-  await app.register(voiceRoutes, { service: voice });
+  await app.register(voiceRoutes, { service: voice, actsFor: (request, agentId) => assertActsFor(routing, app.tenantId, request, agentId) });
   await app.register(recordingRoutes, { service: recordings });
   await app.register(sipLoginRoutes, { service: sipLogins });
   await app.register(flowRoutes, { service: flows });

@@ -14,7 +14,7 @@ import type { Telephony } from './telephony.js';
 export type CallEvent =
   | { type: 'call_arrived'; server: string; callId: string; entry: string; callerNumber: string; callerName: string }
   | { type: 'leg_answered'; server: string; legId: string; tag: string }
-  | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number }
+  | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number; endedBy?: 'remote' | 'us' | 'media_server' }
   /** A side leg ({@link CallControl.ringSideLeg}) was answered. */
   | { type: 'side_leg_answered'; server: string; legId: string }
   /** A side leg or a snoop ended; `answered` is false for a phone that never answered. */
@@ -36,7 +36,9 @@ export type CallEvent =
    * call logic must reconcile with {@link CallControl.snapshot}. `startedAt` is when that server
    * itself last started (a later time than a call's arrival means it restarted under the call).
    */
-  | { type: 'server_up'; server: string; reconnect: boolean; startedAt: number | undefined };
+  | { type: 'server_up'; server: string; reconnect: boolean; startedAt: number | undefined }
+  /** A phone asked to transfer its call (a SIP REFER): `destination` is the number it named. */
+  | { type: 'transfer_requested'; server: string; channelId: string; destination: string };
 
 /** A channel as a snapshot sees it: a customer's call, one of our legs, or something else. */
 export interface ChannelSnapshot {
@@ -77,6 +79,10 @@ export interface CallControl {
    * `playbackId` lets the caller name it (to match its `playback_finished` event).
    */
   play(server: string, channelId: string, media: readonly string[], opts?: { playbackId?: string; language?: string }): Promise<string>;
+  /** Music on hold to one channel (outside any bridge), or off again. */
+  holdMusic(server: string, channelId: string, on: boolean): Promise<void>;
+  /** Drops (or passes again) what a channel sends, so the others in its bridge do not hear it. */
+  muteChannel(server: string, channelId: string, muted: boolean): Promise<void>;
   /** Stops a playback; one that already ended is not an error. */
   stopPlayback(server: string, playbackId: string): Promise<void>;
   /**
@@ -99,6 +105,11 @@ export interface CallControl {
   destroyBridge(server: string, bridgeId: string): Promise<void>;
   /** Rings an endpoint for `timeoutSeconds` while the caller keeps its music; returns the leg id. */
   ringLeg(server: string, opts: { endpoint: string; tag: string; originatorCallId: string; callerId: string; timeoutSeconds: number }): Promise<string>;
+  /**
+   * Makes an answered leg's phone hand its transfers (SIP REFER) to us as `transfer_requested`
+   * instead of the media server carrying them out.
+   */
+  takeTransfers(server: string, legId: string): Promise<void>;
   recordBridge(server: string, bridgeId: string, name: string): Promise<void>;
   /** A finished recording's file, from the server that made it. */
   fetchRecording(server: string, name: string): Promise<{ contentType: string; body: Buffer }>;
@@ -173,7 +184,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   telephony.on('ChannelHangupRequest', (e) => {
     // A soft hang-up we did not ask for comes from inside Asterisk (shutdown, an admin, a timeout);
     // the customer's own BYE is a hard one.
-    if (calls.has(e.channel.id) && e.soft && !hungUpByUs.has(e.channel.id)) hungUpByServer.add(e.channel.id);
+    if ((calls.has(e.channel.id) || legs.has(e.channel.id)) && e.soft && !hungUpByUs.has(e.channel.id)) hungUpByServer.add(e.channel.id);
   });
   /**
    * Asterisk sends a channel's events once per subscription that covers it: our application's,
@@ -189,6 +200,14 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     recentKeys.set(channelId, recent);
     return false;
   };
+  telephony.on('ChannelTransfer', async (e, c) => {
+    const source = e.referred_by?.source_channel?.id;
+    const destination = e.refer_to?.requested_destination?.destination ?? '';
+    if (!source || (!legs.has(source) && !calls.has(source))) return;
+    // Refer-To may be a bare number or a SIP URI: keep the user part.
+    const m = /^(?:sips?:)?([^@;>]+)/.exec(destination.replace(/^</, ''));
+    await emit({ type: 'transfer_requested', server: c.name, channelId: source, destination: m?.[1] ?? destination });
+  });
   telephony.on('ChannelDtmfReceived', async (e, c) => {
     if (!legs.has(e.channel.id) && !calls.has(e.channel.id)) return;
     if (seenKey(e.channel.id, `${c.name}|${e.timestamp}|${e.digit}`)) return;
@@ -210,7 +229,8 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     const leg = legs.get(e.channel.id);
     if (leg) {
       legs.delete(e.channel.id);
-      await emit({ type: 'leg_ended', server: c.name, legId: e.channel.id, tag: leg.tag, answered: leg.answered, cause: e.cause ?? 0 });
+      const endedBy = hungUpByUs.delete(e.channel.id) ? 'us' : hungUpByServer.delete(e.channel.id) ? 'media_server' : 'remote';
+      await emit({ type: 'leg_ended', server: c.name, legId: e.channel.id, tag: leg.tag, answered: leg.answered, cause: e.cause ?? 0, endedBy });
       return;
     }
     if (calls.delete(e.channel.id)) {
@@ -271,7 +291,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     },
     answer: (server, callId) => client(server).channels.answer(callId),
     hangup(server, channelId) {
-      if (calls.has(channelId)) hungUpByUs.add(channelId);
+      if (calls.has(channelId) || legs.has(channelId)) hungUpByUs.add(channelId);
       return client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound);
     },
     async play(server, channelId, media, opts) {
@@ -279,6 +299,17 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
         media, ...(opts?.playbackId ? { playbackId: opts.playbackId } : {}), ...(opts?.language ? { lang: opts.language } : {}),
       });
       return p.id;
+    },
+    async holdMusic(server, channelId, on) {
+      const ch = client(server).channels;
+      await (on ? ch.startMoh(channelId, 'default') : ch.stopMoh(channelId).catch(ignoreNotFound));
+    },
+    async muteChannel(server, channelId, muted) {
+      await client(server).request(muted ? 'POST' : 'DELETE', `/channels/${encodeURIComponent(channelId)}/mute`, { query: { direction: 'in' } });
+    },
+    async takeTransfers(server, legId) {
+      // PJSIP hands a REFER to the application (a ChannelTransfer event) instead of acting on it.
+      await client(server).channels.setVariable(legId, 'PJSIP_TRANSFER_HANDLING()', 'ari-only');
     },
     stopPlayback: (server, playbackId) => client(server).playbacks.stop(playbackId).catch(ignoreNotFound),
     async recordChannel(server, channelId, o) {

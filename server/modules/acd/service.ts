@@ -35,6 +35,11 @@ export interface NewTask {
   interactionId?: string;
   preferredAgentId?: string;
   preferredForSeconds?: number;
+  /**
+   * When the customer started waiting, if earlier than now: a callback or a transfer back into
+   * a queue keeps the customer's place by keeping this time (epoch ms, never in the future).
+   */
+  enqueuedAt?: number;
 }
 
 /**
@@ -81,6 +86,7 @@ export function createAcdService(deps: AcdServiceDeps) {
       const cfg = await deps.loadConfig();
       if (!cfg.queues.some((q) => q.id === input.queueId)) throw acdErrors.unknownQueue(input.queueId);
       const at = now();
+      const since = input.enqueuedAt !== undefined && input.enqueuedAt < at ? input.enqueuedAt : at;
       const id = input.id ?? randomUUID();
       const task: Task = {
         id,
@@ -89,7 +95,7 @@ export function createAcdService(deps: AcdServiceDeps) {
         queueId: input.queueId,
         priority: input.priority ?? 0,
         requiredSkills: input.requiredSkills ?? [],
-        enqueuedAt: at,
+        enqueuedAt: since,
         interactionId: input.interactionId ?? id,
         ...(input.preferredAgentId ? { preferredAgentId: input.preferredAgentId, preferredUntil: at + (input.preferredForSeconds ?? 30) * 1000 } : {}),
       };

@@ -3,6 +3,15 @@ export interface VoiceEvents {
   'voice.call_arrived': { tenantId: number; callId: string; queueId: string | null };
   'voice.call_connected': { tenantId: number; callId: string; agentId: string; waitedMs: number };
   'voice.call_ended': { tenantId: number; callId: string; outcome: string };
+  'voice.call_held': { tenantId: number; callId: string; agentId: string | null; held: boolean };
+  'voice.call_transferred': { tenantId: number; callId: string; fromAgentId: string | null; target: unknown; mode: 'blind' | 'attended'; by: string };
+  'voice.consult_connected': { tenantId: number; callId: string; agentId: string | null; consultedAgentId: string };
+  'voice.conference_started': { tenantId: number; callId: string; agentId: string | null; parties: number };
+  /** A call of an interaction ended, with its figures (for real-time statistics). */
+  'interaction.call_ended': {
+    tenantId: number; interactionId: string; callId: string; outcome: string; queueId: string | null; agentId: string | null;
+    queueMs: number; talkMs: number; holdMs: number; transfers: number;
+  };
 }
 
 declare module '../../infra/events.js' {

@@ -17,3 +17,28 @@ export const entryBody = {
 
 export const callParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
 export const anyObject = { type: 'object', additionalProperties: true } as const;
+
+export const agentParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' } } } as const;
+export const interactionParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 64 } } } as const;
+
+/** Where a transfer or consultation goes: exactly one of an agent, a queue or an outside number. */
+export const targetBody = {
+  type: 'object',
+  description: 'The target: `agentId` (that agent, falling back to the queue if it does not answer in time), `queueId`, or `number` (an outside number through the configured trunk).',
+  additionalProperties: false,
+  properties: {
+    agentId: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
+    queueId: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
+    number: { type: 'string', pattern: '^[+]?[0-9]{2,32}$' },
+  },
+  oneOf: [{ required: ['agentId'] }, { required: ['queueId'] }, { required: ['number'] }],
+} as const;
+
+export const callView = {
+  type: 'object',
+  additionalProperties: true,
+  properties: {
+    callId: { type: 'string' }, interactionId: { type: 'string' }, state: { type: 'string' }, queueId: { type: ['string', 'null'] }, agentId: { type: ['string', 'null'] },
+    onHold: { type: 'boolean' }, muted: { type: 'boolean' }, transfers: { type: 'integer' },
+  },
+} as const;

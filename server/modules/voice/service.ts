@@ -7,7 +7,7 @@ import type { CallControl, CallEvent } from '../../telephony/index.js';
 import type { IvrContext, TerminalAction } from '../../../ivr/index.js';
 import type { AcdService } from '../acd/service.js';
 import { voiceErrors } from './errors.js';
-import type { EntryPoint, LiveCallRecord, LiveCallStore, VoiceStore } from './store.js';
+import type { EntryPoint, LiveCallRecord, LiveCallStore, PartyLeg, TransferTarget, VoiceStore } from './store.js';
 import './events.js';
 
 type LiveCall = Omit<LiveCallRecord, 'ivr'> & { ivr?: IvrContext };
@@ -59,6 +59,11 @@ export interface QueueEntry {
   priority?: number;
   requiredSkills?: readonly { skillId: string; minLevel: number }[];
   context?: IvrContext;
+  /** An agent who should take it (a transfer to an agent), for `preferForSeconds`. */
+  preferredAgentId?: string;
+  preferForSeconds?: number;
+  /** Keep the customer's place: the time they started waiting. */
+  waitingSince?: number;
 }
 
 export interface VoiceDeps {
@@ -67,8 +72,10 @@ export interface VoiceDeps {
   liveStore: LiveCallStore;
   /** Absent when no media server is configured (entry points can still be managed). */
   calls: CallControl | undefined;
-  acd: Pick<AcdService, 'enqueueTask' | 'answerOffer' | 'abandonTask' | 'releaseTask' | 'notifyAgent'>;
+  acd: Pick<AcdService, 'enqueueTask' | 'answerOffer' | 'abandonTask' | 'cancelTask' | 'releaseTask' | 'notifyAgent'>;
   queueExists(queueId: string): Promise<boolean>;
+  /** Whether an agent exists in the routing configuration. */
+  agentExists?(agentId: string): Promise<boolean>;
   /** Whether an IVR flow has a published version. */
   flowExists?(flowId: string): Promise<boolean>;
   /** The IVR executor; without it, entry points to flows are refused. */
@@ -81,28 +88,52 @@ export interface VoiceDeps {
   tenantId: number;
   /** The dial string of an agent's phone. */
   agentEndpoint(agentId: string): string;
+  /** The dial string of an outside number (through the configured trunk), or undefined when none is configured. */
+  externalEndpoint?(number: string): string | undefined;
+  /** How long an outside number may ring, seconds. */
+  externalRingSeconds?: number;
+  /** How long a transfer to an agent waits for that agent before any agent of the queue may take it. */
+  agentTransferWaitSeconds?: number;
 }
 
 const agentOfOffer = (offerId: string): string => offerId.slice(offerId.lastIndexOf('@') + 1);
+/** Our own legs to outside numbers are tagged `x:<call id>:<n>`. */
+const EXTERNAL_TAG = /^x:(.+):(\d+)$/;
+
+/** Who a call-control request acts for: an agent on its own call, or a supervisor/admin naming the agent. */
+export interface Actor {
+  name: string;
+  requestId?: string;
+}
 
 /**
- * Inbound voice through the ACD. A call to an entry point waits in its queue's
- * holding bridge with music; the router's offers ring the agents' phones while
- * the caller keeps the music; the first answer is accepted and the two are
- * joined in a recorded mixing bridge; a missed ring is a declined offer and
- * the next agent rings; hang-ups on either side end the other and free the
- * agent's capacity.
+ * Inbound voice through the ACD. A call to an entry point (or out of the IVR) waits in its
+ * queue's holding bridge with music; the router's offers ring the agents' phones while the
+ * caller keeps the music; the first answer is accepted and the two are joined in a recorded
+ * mixing bridge; a missed ring is a declined offer and the next agent rings; hang-ups on either
+ * side end the other and free the agent's capacity.
+ *
+ * The agent's call can be held, muted, transferred (blind, or after a consultation) to an
+ * agent, a queue or an outside number, turned into a three-way conference, and hung up; a
+ * phone's own transfer (SIP REFER) is a blind transfer. Every call keeps one mixing bridge
+ * (`call-<id>`) from its first answer to its end, so its recording keeps one timeline across
+ * holds and transfers.
+ *
+ * Live calls are written through to Redis on every change; a restarted process reads them back
+ * and reconciles them with what the media server holds (`reconcile`).
  */
 export function createVoiceService(deps: VoiceDeps) {
   const live = new Map<string, LiveCall>();
   /** offer id → call id, for the legs ringing agents. */
   const byOffer = new Map<string, string>();
-  /** channel id of an agent's (or other placed) leg → call id. */
+  /** channel id of a leg we placed (agent, consult, outside) → call id. */
   const byLeg = new Map<string, string>();
+  /** ACD task id → call id (a call's own task, or the task of a consultation). */
+  const byTask = new Map<string, string>();
   const log = deps.log.child({ module: 'voice' });
   const now = (): number => deps.clock.now();
   const cc = (): CallControl => {
-    if (!deps.calls) throw new Error('no media server is configured');
+    if (!deps.calls) throw voiceErrors.noMediaServer();
     return deps.calls;
   };
   const safe = (what: string, p: Promise<unknown>): void => {
@@ -128,57 +159,93 @@ export function createVoiceService(deps: VoiceDeps) {
 
   function track(call: LiveCall): void {
     live.set(call.callId, call);
+    byTask.set(call.taskId, call.callId);
     for (const [offerId, legId] of Object.entries(call.legs)) {
       byOffer.set(offerId, call.callId);
       byLeg.set(legId, call.callId);
     }
     if (call.agentLeg) byLeg.set(call.agentLeg, call.callId);
+    for (const p of call.others) byLeg.set(p.legId, call.callId);
+    if (call.consult?.taskId) byTask.set(call.consult.taskId, call.callId);
+    if (call.consult?.legId) byLeg.set(call.consult.legId, call.callId);
   }
   function untrack(call: LiveCall): void {
     live.delete(call.callId);
-    for (const [offerId, legId] of Object.entries(call.legs)) {
-      byOffer.delete(offerId);
-      byLeg.delete(legId);
-    }
-    if (call.agentLeg) byLeg.delete(call.agentLeg);
+    for (const [k, v] of byTask) if (v === call.callId) byTask.delete(k);
+    for (const [k, v] of byOffer) if (v === call.callId) byOffer.delete(k);
+    for (const [k, v] of byLeg) if (v === call.callId) byLeg.delete(k);
   }
   /** Write-through: every change of a live call reaches Redis before the next step of that call. */
   const persist = (call: LiveCall): Promise<void> => deps.liveStore.save(call as LiveCallRecord);
+  const callOf = (taskOrCall: string): LiveCall | undefined => {
+    const id = byTask.get(taskOrCall) ?? taskOrCall;
+    return live.get(id);
+  };
+
+  /** Ends time spans that are running (in a queue, connected, on hold) into the call's totals. */
+  function closeSpans(call: LiveCall, at: number): void {
+    if (call.queuedAt !== undefined && call.state === 'queued') call.queueMs += at - call.queuedAt;
+    if (call.connectedAt !== undefined && call.state === 'connected') call.talkGrossMs += at - call.connectedAt;
+    if (call.holdSince !== undefined) call.holdMs += at - call.holdSince;
+    call.queuedAt = undefined;
+    call.connectedAt = undefined;
+    call.holdSince = undefined;
+  }
 
   async function end(call: LiveCall, outcome: string): Promise<void> {
     if (call.state === 'ended') return;
     const was = call.state;
-    const wasConnected = was === 'connected';
+    const at = now();
+    closeSpans(call, at);
     call.state = 'ended';
     untrack(call);
     for (const legId of Object.values(call.legs)) safe('hang up leg', cc().hangup(call.server, legId));
     if (call.agentLeg) safe('hang up agent', cc().hangup(call.server, call.agentLeg));
+    for (const p of call.others) safe('hang up party', cc().hangup(call.server, p.legId));
+    if (call.consult?.legId) safe('hang up consultation', cc().hangup(call.server, call.consult.legId));
     safe('hang up caller', cc().hangup(call.server, call.callId));
     if (call.bridgeId) safe('destroy bridge', cc().destroyBridge(call.server, call.bridgeId));
-    if (wasConnected && call.agentId) safe('release agent', deps.acd.releaseTask(call.agentId, call.callId));
-    else if (was === 'queued' && outcome !== 'max_wait' && outcome !== 'queue_closed' && outcome !== 'cancelled' && call.queueId) {
-      safe('abandon task', deps.acd.abandonTask(call.callId));
+    if (call.agentId && call.agentTaskId) safe('release agent', deps.acd.releaseTask(call.agentId, call.agentTaskId));
+    for (const p of call.others) if (p.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId));
+    if (call.consult) await dropConsult(call, false);
+    if (was === 'queued' && outcome !== 'max_wait' && outcome !== 'queue_closed' && outcome !== 'cancelled') {
+      safe('abandon task', deps.acd.abandonTask(call.taskId));
     }
-    await deps.store.callEnded(deps.tenantId, call.callId, outcome, now());
-    if (call.recording && deps.recorder) await deps.recorder.end({ server: call.server, callId: call.callId, recording: call.recording, at: now() });
+    const talkMs = Math.max(0, call.talkGrossMs - call.holdMs);
+    await deps.store.callEnded(deps.tenantId, call.callId, outcome, at, { queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers });
+    await deps.store.legEnded(deps.tenantId, call.callId, call.callId, at, outcome);
+    await deps.store.interactionEnded(deps.tenantId, call.interactionId, { at, outcome, queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers, lastQueueId: call.queueId || null, lastAgentId: call.agentId ?? null });
+    if (call.recording && deps.recorder) await deps.recorder.end({ server: call.server, callId: call.callId, recording: call.recording, at });
     await deps.liveStore.remove(call.callId);
     deps.events.publish('voice.call_ended', { tenantId: deps.tenantId, callId: call.callId, outcome });
+    deps.events.publish('interaction.call_ended', {
+      tenantId: deps.tenantId, interactionId: call.interactionId, callId: call.callId, outcome, queueId: call.queueId || null, agentId: call.agentId ?? null,
+      queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers,
+    });
   }
 
   async function arrived(e: Extract<CallEvent, { type: 'call_arrived' }>): Promise<void> {
     if (live.has(e.callId)) return;
     const entry = await deps.store.getEntry(deps.tenantId, e.entry);
     const queueId = entry?.targetKind === 'queue' ? entry.targetId : null;
-    await deps.store.callArrived({ tenantId: deps.tenantId, id: e.callId, server: e.server, entry: e.entry, callerNumber: e.callerNumber, queueId, at: now() });
+    const at = now();
+    await deps.store.callArrived({ tenantId: deps.tenantId, id: e.callId, server: e.server, entry: e.entry, callerNumber: e.callerNumber, queueId, at, interactionId: e.callId });
+    await deps.store.interactionStarted(deps.tenantId, { id: e.callId, channel: 'voice', customerNumber: e.callerNumber, entry: e.entry, at });
+    await deps.store.legStarted(deps.tenantId, { callId: e.callId, legId: e.callId, kind: 'customer', party: e.callerNumber, at, answered: true });
     if (!entry || (entry.targetKind === 'ivr' && !deps.ivr)) {
       log.info({ callId: e.callId, entry: e.entry }, 'no entry point; announcing and hanging up');
       await cc().answer(e.server, e.callId);
       await cc().play(e.server, e.callId, ['sound:ss-noservice']);
       setTimeout(() => safe('hang up', cc().hangup(e.server, e.callId)), 4000).unref();
-      await deps.store.callEnded(deps.tenantId, e.callId, 'no_entry_point', now());
+      await deps.store.callEnded(deps.tenantId, e.callId, 'no_entry_point', now(), undefined);
+      await deps.store.interactionEnded(deps.tenantId, e.callId, { at: now(), outcome: 'no_entry_point', queueMs: 0, talkMs: 0, holdMs: 0, transfers: 0, lastQueueId: null, lastAgentId: null });
       return;
     }
-    const call: LiveCall = { server: e.server, callId: e.callId, entry: e.entry, callerNumber: e.callerNumber, callerName: e.callerName, queueId: '', arrivedAt: now(), state: 'ivr', legs: {} };
+    const call: LiveCall = {
+      server: e.server, callId: e.callId, interactionId: e.callId, direction: 'inbound', entry: e.entry, callerNumber: e.callerNumber, callerName: e.callerName,
+      queueId: '', arrivedAt: at, state: 'ivr', taskId: e.callId, taskSeq: 0, legs: {}, others: [], legSeq: 0,
+      queueMs: 0, talkGrossMs: 0, holdMs: 0, transfers: 0,
+    };
     track(call);
     await persist(call);
     await cc().answer(e.server, e.callId);
@@ -191,8 +258,16 @@ export function createVoiceService(deps: VoiceDeps) {
     await enterQueue(call, { queueId: entry.targetId });
   }
 
-  /** The caller waits in the queue's holding bridge with music; the call becomes an ACD task. */
+  /**
+   * The caller waits in the queue's holding bridge with music; the call becomes an ACD task. A
+   * call coming back (a transfer to a queue) gets a new task of its own.
+   */
   async function enterQueue(call: LiveCall, q: QueueEntry): Promise<void> {
+    if (call.state === 'queued' || call.state === 'connected') {
+      call.taskSeq += 1;
+      call.taskId = `${call.callId}~${call.taskSeq}`;
+      byTask.set(call.taskId, call.callId);
+    }
     call.state = 'queued';
     call.queueId = q.queueId;
     call.queuedAt = now();
@@ -201,11 +276,14 @@ export function createVoiceService(deps: VoiceDeps) {
     const hold = `hold-${q.queueId}`;
     await cc().ensureHoldingBridge(call.server, hold);
     await cc().addToBridge(call.server, hold, [call.callId]);
-    await deps.store.callQueued(deps.tenantId, call.callId, q.queueId, q.context ?? null, now());
+    await deps.store.callQueued(deps.tenantId, call.callId, q.queueId, call.ivr ?? null, now());
+    await deps.store.interactionQueued(deps.tenantId, call.interactionId, q.queueId, call.ivr ?? null);
     await deps.acd.enqueueTask({
-      id: call.callId, queueId: q.queueId, channel: 'voice', interactionId: call.callId,
+      id: call.taskId, queueId: q.queueId, channel: 'voice', interactionId: call.interactionId,
       ...(q.priority !== undefined ? { priority: q.priority } : {}),
       ...(q.requiredSkills?.length ? { requiredSkills: q.requiredSkills.map((r) => ({ skillId: r.skillId, minLevel: r.minLevel })) } : {}),
+      ...(q.preferredAgentId ? { preferredAgentId: q.preferredAgentId, preferredForSeconds: q.preferForSeconds ?? 30 } : {}),
+      ...(q.waitingSince !== undefined ? { enqueuedAt: q.waitingSince } : {}),
     });
   }
 
@@ -223,17 +301,18 @@ export function createVoiceService(deps: VoiceDeps) {
     }
   }
 
-  async function ringOffer(call: LiveCall, o: { id: string; agentId: string; expiresAt: number }): Promise<void> {
+  async function ringOffer(call: LiveCall, o: { id: string; agentId: string; expiresAt: number }, consult: boolean): Promise<void> {
     byOffer.set(o.id, call.callId);
     // Screen-pop: who is calling and what we know, on the desktop as the phone starts ringing.
     safe('screen-pop', deps.acd.notifyAgent(o.agentId, {
-      kind: 'screen_pop', offerId: o.id, taskId: call.callId, interactionId: call.callId, channel: 'voice',
+      kind: 'screen_pop', offerId: o.id, taskId: consult ? call.consult?.taskId : call.taskId, interactionId: call.interactionId, channel: 'voice',
       queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
+      ...(consult ? { consultation: { fromAgentId: call.agentId } } : {}),
       ...(call.ivr ? { ivr: { inputs: call.ivr.vars, path: call.ivr.path, dips: call.ivr.dips, language: call.ivr.language } } : {}),
     }));
     const ring = () =>
       cc().ringLeg(call.server, {
-        endpoint: deps.agentEndpoint(o.agentId), tag: o.id, originatorCallId: call.callId, callerId: 'ACD', timeoutSeconds: Math.max(1, (o.expiresAt - now()) / 1000),
+        endpoint: deps.agentEndpoint(o.agentId), tag: o.id, originatorCallId: consult && call.agentLeg ? call.agentLeg : call.callId, callerId: 'ACD', timeoutSeconds: Math.max(1, (o.expiresAt - now()) / 1000),
       });
     try {
       // One quick second try: a transient media-server hiccup should not cost the agent a miss.
@@ -241,11 +320,12 @@ export function createVoiceService(deps: VoiceDeps) {
         log.warn({ err, offerId: o.id }, 'ringing the agent failed; trying once more');
         return ring();
       });
-      if (byOffer.get(o.id) === call.callId && call.state === 'queued') {
+      const stillWanted = byOffer.get(o.id) === call.callId && (consult ? call.consult !== undefined : call.state === 'queued');
+      if (stillWanted) {
         call.legs[o.id] = legId;
         byLeg.set(legId, call.callId);
         await persist(call);
-        safe('record ringing', deps.store.callRang(deps.tenantId, call.callId, now()));
+        if (!consult) safe('record ringing', deps.store.callRang(deps.tenantId, call.callId, now()));
       } else safe('hang up late leg', cc().hangup(call.server, legId));
     } catch (err) {
       log.warn({ err, offerId: o.id }, 'could not ring the agent; declining the offer');
@@ -266,23 +346,24 @@ export function createVoiceService(deps: VoiceDeps) {
   async function handleDecision(d: RouterDecision): Promise<void> {
     switch (d.kind) {
       case 'route': {
-        const call = live.get(d.decision.taskId);
+        const call = callOf(d.decision.taskId);
         if (!call) return;
+        const consult = call.consult?.taskId === d.decision.taskId;
         // Offers already expired (a backlog read after a restart) are left to the router's timers.
         const fresh = d.offers.filter((o) => o.expiresAt > now() + 500);
-        if (fresh.length === 0) return;
-        // Ring-all: every offered phone rings at once.
-        await Promise.all(fresh.map((o) => serial(call.callId, async () => (call.state === 'queued' ? ringOffer(call, o) : undefined))));
+        // Ring-all: every offered phone rings.
+        await Promise.all(fresh.map((o) => serial(call.callId, async () => {
+          if (consult ? call.consult?.taskId === d.decision.taskId : call.state === 'queued' && call.taskId === d.decision.taskId) await ringOffer(call, o, consult);
+        })));
         return;
       }
       case 'offer_cancelled': {
-        const callId = byOffer.get(d.offerId);
-        const call = callId ? live.get(callId) : undefined;
+        const call = callOf(byOffer.get(d.offerId) ?? '');
         byOffer.delete(d.offerId);
         if (!call) return;
         return serial(call.callId, async () => {
           const legId = call.legs[d.offerId];
-          if (legId && legId !== call.agentLeg) {
+          if (legId) {
             delete call.legs[d.offerId];
             byLeg.delete(legId);
             await persist(call);
@@ -291,40 +372,23 @@ export function createVoiceService(deps: VoiceDeps) {
         });
       }
       case 'task_assigned': {
-        const call = live.get(d.taskId);
+        const call = callOf(d.taskId);
         if (!call) return;
         return serial(call.callId, async () => {
-          const legId = call.legs[d.offerId];
-          if (call.state !== 'queued' || !legId) return;
-          call.state = 'connected';
-          call.agentId = d.agentId;
-          call.agentOfferId = d.offerId;
-          call.agentLeg = legId;
-          call.bridgeId = `call-${call.callId}`;
-          call.connectedAt = now();
-          delete call.legs[d.offerId];
-          byOffer.delete(d.offerId);
-          await persist(call);
-          await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [call.callId]);
-          await cc().createMixingBridge(call.server, call.bridgeId);
-          await cc().addToBridge(call.server, call.bridgeId, [call.callId, legId]);
-          const recording = deps.recorder
-            ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId: call.bridgeId, queueId: call.queueId, agentId: d.agentId, callerNumber: call.callerNumber, at: now() })
-            : `call-${call.callId}`;
-          if (recording) {
-            call.recording = recording;
-            await persist(call);
-            await cc().recordBridge(call.server, call.bridgeId, recording);
-          }
-          await deps.store.callConnected(deps.tenantId, call.callId, d.agentId, recording ?? null, now());
-          deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId: d.agentId, waitedMs: d.waitedMs });
+          if (call.consult?.taskId === d.taskId) return consultAnswered(call, d.agentId, d.offerId);
+          if (call.taskId === d.taskId && call.state === 'queued') return connectAgent(call, d.agentId, d.offerId, d.waitedMs);
         });
       }
       case 'task_removed': {
-        const call = live.get(d.taskId);
+        const call = callOf(d.taskId);
         if (!call) return;
         return serial(call.callId, async () => {
-          if (call.state === 'queued') await end(call, d.reason);
+          if (call.consult?.taskId === d.taskId) {
+            // Nobody in the consulted queue took it: the agent has the customer back.
+            await dropConsult(call, true);
+            return;
+          }
+          if (call.state === 'queued' && call.taskId === d.taskId) await end(call, d.reason);
         });
       }
       default:
@@ -332,10 +396,285 @@ export function createVoiceService(deps: VoiceDeps) {
     }
   }
 
+  /** The call's mixing bridge, created at its first answer and kept until it ends (one recording timeline). */
+  async function ensureCallBridge(call: LiveCall, agentId: string): Promise<string> {
+    if (call.bridgeId) return call.bridgeId;
+    call.bridgeId = `call-${call.callId}`;
+    await persist(call);
+    await cc().createMixingBridge(call.server, call.bridgeId);
+    const recording = deps.recorder
+      ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId: call.bridgeId, queueId: call.queueId, agentId, callerNumber: call.callerNumber, at: now() })
+      : `call-${call.callId}`;
+    if (recording) {
+      call.recording = recording;
+      await persist(call);
+      await cc().recordBridge(call.server, call.bridgeId, recording);
+    }
+    return call.bridgeId;
+  }
+
+  async function connectAgent(call: LiveCall, agentId: string, offerId: string, waitedMs: number): Promise<void> {
+    const legId = call.legs[offerId];
+    if (!legId) return;
+    const at = now();
+    closeSpans(call, at);
+    call.state = 'connected';
+    call.agentId = agentId;
+    call.agentOfferId = offerId;
+    call.agentLeg = legId;
+    call.agentTaskId = call.taskId;
+    call.connectedAt = at;
+    call.muted = false;
+    delete call.legs[offerId];
+    byOffer.delete(offerId);
+    await persist(call);
+    await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [call.callId]);
+    const bridge = await ensureCallBridge(call, agentId);
+    await cc().addToBridge(call.server, bridge, [call.callId, legId]);
+    safe('take phone transfers', cc().takeTransfers(call.server, legId));
+    await deps.store.callConnected(deps.tenantId, call.callId, agentId, call.recording ?? null, at);
+    await deps.store.interactionAnswered(deps.tenantId, call.interactionId, agentId, at);
+    await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'agent', party: agentId, at, answered: true });
+    deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId, waitedMs });
+  }
+
+  // --- call control -------------------------------------------------------------------------
+
+  function callOfAgentOrThrow(agentId: string): LiveCall {
+    const call = [...live.values()].find((c) => c.state === 'connected' && c.agentId === agentId);
+    if (!call) throw voiceErrors.noActiveCall(agentId);
+    return call;
+  }
+
+  /** Customer out of the bridge, music on; the agent hears nothing. */
+  async function putOnHold(call: LiveCall): Promise<void> {
+    if (call.holdSince !== undefined) return;
+    call.holdSince = now();
+    await persist(call);
+    if (call.bridgeId) await cc().removeFromBridge(call.server, call.bridgeId, [call.callId]);
+    await cc().holdMusic(call.server, call.callId, true);
+    deps.events.publish('voice.call_held', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, held: true });
+  }
+
+  async function takeOffHold(call: LiveCall): Promise<void> {
+    if (call.holdSince === undefined) return;
+    call.holdMs += now() - call.holdSince;
+    call.holdSince = undefined;
+    await persist(call);
+    await cc().holdMusic(call.server, call.callId, false);
+    if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [call.callId]);
+    deps.events.publish('voice.call_held', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, held: false });
+  }
+
+  /** The agent leaves the call (a transfer): its leg is hung up without ending the call, its task released. */
+  async function agentLeaves(call: LiveCall): Promise<void> {
+    const { agentId, agentLeg, agentTaskId } = call;
+    if (call.connectedAt !== undefined) {
+      call.talkGrossMs += now() - call.connectedAt;
+      call.connectedAt = undefined;
+    }
+    call.agentId = undefined;
+    call.agentLeg = undefined;
+    call.agentTaskId = undefined;
+    call.agentOfferId = undefined;
+    call.muted = false;
+    if (agentLeg) byLeg.delete(agentLeg);
+    await persist(call);
+    if (agentLeg) {
+      safe('agent leaves', cc().hangup(call.server, agentLeg));
+      safe('leg record', deps.store.legEnded(deps.tenantId, call.callId, agentLeg, now(), 'transferred'));
+    }
+    if (agentId && agentTaskId) await deps.acd.releaseTask(agentId, agentTaskId);
+  }
+
+  function checkTarget(target: TransferTarget): void {
+    if (target.kind === 'number' && !deps.externalEndpoint?.(target.number)) throw voiceErrors.noTrunk();
+  }
+
+  async function validTarget(target: TransferTarget): Promise<void> {
+    checkTarget(target);
+    if (target.kind === 'queue' && !(await deps.queueExists(target.queueId))) throw voiceErrors.unknownTarget('queue', target.queueId);
+    if (target.kind === 'agent' && deps.agentExists && !(await deps.agentExists(target.agentId))) throw voiceErrors.unknownTarget('agent', target.agentId);
+  }
+
+  /** Rings an outside number for a call; its events come back tagged `x:<call>:<n>`. */
+  async function ringExternal(call: LiveCall, number: string, originator: string): Promise<string> {
+    const endpoint = deps.externalEndpoint?.(number);
+    if (!endpoint) throw voiceErrors.noTrunk();
+    call.legSeq += 1;
+    const tag = `x:${call.callId}:${call.legSeq}`;
+    await persist(call);
+    const legId = await cc().ringLeg(call.server, { endpoint, tag, originatorCallId: originator, callerId: call.callerNumber || 'ACD', timeoutSeconds: deps.externalRingSeconds ?? 30 });
+    byLeg.set(legId, call.callId);
+    await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'external', party: number, at: now(), answered: false });
+    return legId;
+  }
+
+  /** A blind transfer: the agent leaves at once and the customer goes to the target. */
+  async function blindTransfer(call: LiveCall, target: TransferTarget, by: string): Promise<void> {
+    const from = call.agentId;
+    call.transfers += 1;
+    deps.events.publish('voice.call_transferred', { tenantId: deps.tenantId, callId: call.callId, fromAgentId: from ?? null, target, mode: 'blind', by });
+    await putOnHold(call);
+    await agentLeaves(call);
+    await takeOffHoldWithoutBridge(call);
+    switch (target.kind) {
+      case 'queue':
+        call.state = 'queued';
+        return enterQueue(call, { queueId: target.queueId, ...(call.ivr ? { context: call.ivr } : {}) });
+      case 'agent':
+        call.state = 'queued';
+        return enterQueue(call, { queueId: call.queueId, preferredAgentId: target.agentId, preferForSeconds: deps.agentTransferWaitSeconds ?? 30, ...(call.ivr ? { context: call.ivr } : {}) });
+      case 'number': {
+        // The customer hears music until the outside party answers (or the call returns to the queue).
+        await cc().holdMusic(call.server, call.callId, true);
+        call.pendingExternal = { number: target.number, legId: await ringExternal(call, target.number, call.callId) };
+        await persist(call);
+        return;
+      }
+    }
+  }
+
+  /** After a blind transfer the customer is outside the bridge and its music stops before requeueing. */
+  async function takeOffHoldWithoutBridge(call: LiveCall): Promise<void> {
+    if (call.holdSince === undefined) return;
+    call.holdMs += now() - call.holdSince;
+    call.holdSince = undefined;
+    await persist(call);
+    await cc().holdMusic(call.server, call.callId, false);
+  }
+
+  /** Consultation: the customer waits on hold while the agent talks to the target. */
+  async function startConsult(call: LiveCall, target: TransferTarget): Promise<void> {
+    await putOnHold(call);
+    call.consultSeq = (call.consultSeq ?? 0) + 1;
+    if (target.kind === 'number') {
+      call.consult = { target, answered: false };
+      await persist(call);
+      const legId = await ringExternal(call, target.number, call.agentLeg ?? call.callId);
+      call.consult.legId = legId;
+      await persist(call);
+      return;
+    }
+    const taskId = `${call.callId}~c${call.consultSeq}`;
+    call.consult = { target, taskId, answered: false };
+    byTask.set(taskId, call.callId);
+    await persist(call);
+    await deps.acd.enqueueTask({
+      id: taskId, channel: 'voice', interactionId: call.interactionId,
+      ...(target.kind === 'queue' ? { queueId: target.queueId } : { queueId: call.queueId, preferredAgentId: target.agentId, preferredForSeconds: deps.agentTransferWaitSeconds ?? 30 }),
+    });
+  }
+
+  /** The consulted agent answered: it joins the agent in the call's bridge (the customer is on hold, outside). */
+  async function consultAnswered(call: LiveCall, agentId: string, offerId: string): Promise<void> {
+    const legId = call.legs[offerId];
+    if (!legId || !call.consult) return;
+    delete call.legs[offerId];
+    byOffer.delete(offerId);
+    call.consult.legId = legId;
+    call.consult.agentId = agentId;
+    call.consult.answered = true;
+    await persist(call);
+    if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [legId]);
+    safe('take phone transfers', cc().takeTransfers(call.server, legId));
+    await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'consult', party: agentId, at: now(), answered: true });
+    deps.events.publish('voice.consult_connected', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, consultedAgentId: agentId });
+  }
+
+  /** Ends a consultation: its leg hung up, its agent released or its waiting task cancelled; the customer back (`unhold`). */
+  async function dropConsult(call: LiveCall, unhold: boolean): Promise<void> {
+    const c = call.consult;
+    if (!c) return;
+    call.consult = undefined;
+    if (c.taskId) byTask.delete(c.taskId);
+    for (const [offerId, legId] of Object.entries(call.legs)) {
+      if (call.state !== 'connected') continue;
+      delete call.legs[offerId];
+      byOffer.delete(offerId);
+      safe('stop ringing', cc().hangup(call.server, legId));
+    }
+    await persist(call);
+    if (c.legId) {
+      byLeg.delete(c.legId);
+      safe('hang up consultation', cc().hangup(call.server, c.legId));
+      safe('leg record', deps.store.legEnded(deps.tenantId, call.callId, c.legId, now(), 'consult_ended'));
+    }
+    if (c.taskId) {
+      if (c.answered && c.agentId) safe('release consulted agent', deps.acd.releaseTask(c.agentId, c.taskId));
+      else safe('cancel consultation', deps.acd.cancelTask(c.taskId));
+    }
+    if (unhold && call.state === 'connected') await takeOffHold(call);
+  }
+
+  /** Completes an attended transfer: the consulted party stays with the customer, the agent leaves. */
+  async function completeTransfer(call: LiveCall, by: string): Promise<void> {
+    const c = call.consult;
+    if (!c || !c.answered || !c.legId) throw voiceErrors.noConsultation(call.agentId ?? '');
+    const from = call.agentId;
+    call.consult = undefined;
+    call.transfers += 1;
+    await agentLeaves(call);
+    if (c.agentId && c.taskId) {
+      call.agentId = c.agentId;
+      call.agentLeg = c.legId;
+      call.agentTaskId = c.taskId;
+      byTask.set(c.taskId, call.callId);
+    } else {
+      call.others.push({ legId: c.legId, ...(c.target.kind === 'number' ? { number: c.target.number } : {}) });
+    }
+    call.connectedAt = now();
+    await persist(call);
+    await takeOffHold(call);
+    if (call.agentId) await deps.store.callConnected(deps.tenantId, call.callId, call.agentId, call.recording ?? null, now());
+    deps.events.publish('voice.call_transferred', { tenantId: deps.tenantId, callId: call.callId, fromAgentId: from ?? null, target: c.target, mode: 'attended', by });
+  }
+
+  /** Three-way: the customer joins the agent and the consulted party. */
+  async function conference(call: LiveCall): Promise<void> {
+    const c = call.consult;
+    if (!c || !c.answered || !c.legId) throw voiceErrors.noConsultation(call.agentId ?? '');
+    call.consult = undefined;
+    call.others.push({ legId: c.legId, ...(c.agentId ? { agentId: c.agentId } : {}), ...(c.taskId ? { taskId: c.taskId } : {}), ...(c.target.kind === 'number' ? { number: c.target.number } : {}) });
+    await persist(call);
+    await takeOffHold(call);
+    deps.events.publish('voice.conference_started', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, parties: call.others.length + 2 });
+  }
+
+  // --- media events ------------------------------------------------------------------------
+
   async function onLegAnswered(e: Extract<CallEvent, { type: 'leg_answered' }>): Promise<void> {
+    const ext = EXTERNAL_TAG.exec(e.tag);
+    if (ext) {
+      const call = live.get(ext[1] as string);
+      if (!call) {
+        safe('hang up stale leg', cc().hangup(e.server, e.legId));
+        return;
+      }
+      safe('leg record', deps.store.legAnswered(deps.tenantId, call.callId, e.legId, now()));
+      if (call.consult?.legId === e.legId) {
+        call.consult.answered = true;
+        await persist(call);
+        if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [e.legId]);
+        return;
+      }
+      if (call.pendingExternal?.legId === e.legId) {
+        // A blind transfer to an outside number was answered: it joins the customer.
+        call.others.push({ legId: e.legId, number: call.pendingExternal.number });
+        call.pendingExternal = undefined;
+        call.state = 'connected';
+        call.connectedAt = now();
+        await persist(call);
+        await cc().holdMusic(call.server, call.callId, false);
+        if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [call.callId, e.legId]);
+        return;
+      }
+      return;
+    }
     const callId = byOffer.get(e.tag);
     const call = callId ? live.get(callId) : undefined;
-    if (!call || call.state !== 'queued') {
+    const wanted = call && (call.state === 'queued' || (call.consult !== undefined && call.legs[e.tag] === e.legId));
+    if (!wanted) {
       // Answered after the offer was withdrawn (another agent was faster): nothing to join.
       safe('hang up stale leg', cc().hangup(e.server, e.legId));
       return;
@@ -344,10 +683,6 @@ export function createVoiceService(deps: VoiceDeps) {
   }
 
   async function onLegEnded(call: LiveCall, e: Extract<CallEvent, { type: 'leg_ended' }>): Promise<void> {
-    if (call.state === 'connected' && call.agentLeg === e.legId) {
-      await end(call, 'completed');
-      return;
-    }
     if (call.legs[e.tag] === e.legId) {
       log.info({ offerId: e.tag, cause: e.cause }, 'agent leg ended unanswered');
       delete call.legs[e.tag];
@@ -357,7 +692,73 @@ export function createVoiceService(deps: VoiceDeps) {
         // Not answered (no answer, busy, rejected): a missed offer; the router rings the next agent.
         await deps.acd.answerOffer(agentOfOffer(e.tag), e.tag, 'decline');
       }
+      return;
     }
+    byLeg.delete(e.legId);
+    safe('leg record', deps.store.legEnded(deps.tenantId, call.callId, e.legId, now(), e.answered ? 'hangup' : 'no_answer'));
+    if (call.pendingExternal?.legId === e.legId) {
+      // The outside number did not answer: the customer goes back to the queue, keeping the place it had.
+      call.pendingExternal = undefined;
+      await persist(call);
+      await cc().holdMusic(call.server, call.callId, false);
+      return enterQueue(call, { queueId: call.queueId, waitingSince: call.arrivedAt, ...(call.ivr ? { context: call.ivr } : {}) });
+    }
+    if (call.consult?.legId === e.legId) {
+      // The consulted party hung up (or never answered): the agent has the customer back.
+      call.consult.legId = undefined;
+      await dropConsult(call, true);
+      return;
+    }
+    const other = call.others.findIndex((p) => p.legId === e.legId);
+    if (other >= 0) {
+      const [p] = call.others.splice(other, 1);
+      if (p?.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId));
+      await persist(call);
+      if (!call.agentLeg && call.others.length === 0) await end(call, 'completed');
+      return;
+    }
+    if (call.state === 'connected' && call.agentLeg === e.legId) {
+      // The media server hung up the agent by itself (a shutdown): the customer goes with it.
+      if (e.endedBy === 'media_server') return end(call, 'lost');
+      if (call.consult?.answered) {
+        // The agent hung up during an answered consultation: that completes the transfer.
+        await completeTransfer(call, 'agent_hangup');
+        return;
+      }
+      const next = call.others.findIndex((p) => p.agentId);
+      if (next >= 0 || call.others.length > 0) {
+        // In a conference the call goes on with the others.
+        const { agentId, agentTaskId } = call;
+        call.agentId = undefined;
+        call.agentLeg = undefined;
+        call.agentTaskId = undefined;
+        if (next >= 0) {
+          const [p] = call.others.splice(next, 1);
+          call.agentId = p?.agentId;
+          call.agentLeg = p?.legId;
+          call.agentTaskId = p?.taskId;
+        }
+        await persist(call);
+        if (agentId && agentTaskId) safe('release agent', deps.acd.releaseTask(agentId, agentTaskId));
+        return;
+      }
+      await end(call, 'completed');
+    }
+  }
+
+  /** A phone's own transfer (SIP REFER): an entry point's number goes to its queue, anything else outside. */
+  async function onTransferRequested(e: Extract<CallEvent, { type: 'transfer_requested' }>): Promise<void> {
+    const callId = byLeg.get(e.channelId);
+    const call = callId ? live.get(callId) : undefined;
+    if (!call || call.state !== 'connected' || call.agentLeg !== e.channelId) return;
+    const entry = await deps.store.getEntry(deps.tenantId, e.destination);
+    const target: TransferTarget | undefined = entry?.targetKind === 'queue' ? { kind: 'queue', queueId: entry.targetId } : /^\+?[0-9]{2,32}$/.test(e.destination) ? { kind: 'number', number: e.destination } : undefined;
+    if (!target || (target.kind === 'number' && !deps.externalEndpoint?.(target.number))) {
+      log.warn({ callId: call.callId, destination: e.destination }, 'phone transfer to an unknown destination refused');
+      return;
+    }
+    log.info({ callId: call.callId, target }, 'phone asked for a transfer');
+    await blindTransfer(call, target, `phone:${call.agentId ?? ''}`);
   }
 
   async function onCallEvent(e: CallEvent): Promise<void> {
@@ -366,14 +767,21 @@ export function createVoiceService(deps: VoiceDeps) {
       case 'call_arrived':
         return serial(e.callId, () => arrived(e));
       case 'leg_answered': {
-        const callId = byOffer.get(e.tag) ?? byLeg.get(e.legId);
+        const ext = EXTERNAL_TAG.exec(e.tag);
+        const callId = ext?.[1] ?? byOffer.get(e.tag) ?? byLeg.get(e.legId);
         return callId ? serial(callId, () => onLegAnswered(e)) : onLegAnswered(e);
       }
       case 'leg_ended': {
-        const callId = byLeg.get(e.legId) ?? byOffer.get(e.tag);
+        const ext = EXTERNAL_TAG.exec(e.tag);
+        const callId = byLeg.get(e.legId) ?? byOffer.get(e.tag) ?? ext?.[1];
         const call = callId ? live.get(callId) : undefined;
         if (!call) return;
         return serial(call.callId, () => onLegEnded(call, e));
+      }
+      case 'transfer_requested': {
+        const callId = byLeg.get(e.channelId);
+        if (!callId) return;
+        return serial(callId, () => onTransferRequested(e));
       }
       case 'call_ended': {
         const call = live.get(e.callId);
@@ -402,15 +810,16 @@ export function createVoiceService(deps: VoiceDeps) {
   /**
    * After (re)connecting to a media server: events of the time we were away are lost, so compare
    * what we believe with what it holds. Calls whose customer is gone end (as lost when the media
-   * server restarted under them); legs that vanished count as unanswered; customers who are there
-   * but unknown to us (we died between their arrival and our first write) are taken in as new
-   * arrivals; our own orphaned legs and call bridges are removed.
+   * server restarted under them); legs that vanished count as unanswered or hung up; customers
+   * who are there but unknown to us (we died between their arrival and our first write) are taken
+   * in as new arrivals; our own orphaned legs and call bridges are removed.
    */
   async function reconcile(server: string, startedAt: number | undefined): Promise<void> {
     const snap = await cc().snapshot(server);
     const channels = new Map(snap.channels.map((c) => [c.id, c]));
     const adopt: { id: string; kind: 'call' | 'leg'; tag?: string; answered?: boolean }[] = [];
     const report = { kept: 0, ended: 0, adopted: 0, orphans: 0 };
+    const gone = (legId: string, tag: string, answered: boolean): Extract<CallEvent, { type: 'leg_ended' }> => ({ type: 'leg_ended', server, legId, tag, answered, cause: 0 });
     for (const call of [...live.values()]) {
       if (call.server !== server) continue;
       await serial(call.callId, async () => {
@@ -425,23 +834,30 @@ export function createVoiceService(deps: VoiceDeps) {
         for (const [offerId, legId] of Object.entries(call.legs)) {
           const leg = channels.get(legId);
           if (leg) adopt.push({ id: legId, kind: 'leg', tag: offerId, answered: leg.answered });
-          else await onLegEnded(call, { type: 'leg_ended', server, legId, tag: offerId, answered: false, cause: 0 });
+          else await onLegEnded(call, gone(legId, offerId, false));
+        }
+        const placed = [
+          ...(call.consult?.legId ? [call.consult.legId] : []),
+          ...(call.pendingExternal ? [call.pendingExternal.legId] : []),
+          ...call.others.map((p) => p.legId),
+        ];
+        for (const legId of placed) {
+          const leg = channels.get(legId);
+          if (leg) adopt.push({ id: legId, kind: 'leg', tag: leg.arg ?? '', answered: leg.answered });
+          else await onLegEnded(call, gone(legId, '', true));
         }
         if (call.state === 'connected' && call.agentLeg) {
-          if (!channels.has(call.agentLeg)) {
-            report.ended++;
-            await end(call, 'completed');
-            return;
-          }
-          adopt.push({ id: call.agentLeg, kind: 'leg', tag: call.agentOfferId ?? '', answered: true });
+          if (!channels.has(call.agentLeg)) await onLegEnded(call, gone(call.agentLeg, call.agentOfferId ?? '', true));
+          else adopt.push({ id: call.agentLeg, kind: 'leg', tag: call.agentOfferId ?? '', answered: true });
         }
-        report.kept++;
+        if ((call.state as LiveCall['state']) === 'ended') report.ended++;
+        else report.kept++;
       });
     }
     cc().adopt(server, adopt);
     const known = new Set(adopt.map((a) => a.id));
     for (const ch of snap.channels) {
-      if (known.has(ch.id) || live.has(ch.id)) continue;
+      if (known.has(ch.id) || live.has(ch.id) || byLeg.has(ch.id)) continue;
       if (ch.kind === 'call') {
         report.adopted++;
         cc().adopt(server, [{ id: ch.id, kind: 'call' }]);
@@ -458,6 +874,30 @@ export function createVoiceService(deps: VoiceDeps) {
       }
     }
     log.info({ server, ...report }, 'reconciled calls with the media server');
+  }
+
+  /** Runs a call-control step on the agent's current call, on the call's lane, and audits it. */
+  async function onAgentCall<T>(agentId: string, action: string, by: Actor, fn: (call: LiveCall) => Promise<T>, details?: Record<string, unknown>): Promise<T> {
+    await restored;
+    const first = callOfAgentOrThrow(agentId);
+    const result = await serial(first.callId, async () => {
+      const call = live.get(first.callId);
+      if (!call || call.state !== 'connected' || call.agentId !== agentId) throw voiceErrors.noActiveCall(agentId);
+      return fn(call);
+    });
+    await deps.audit({ tenantId: deps.tenantId, actor: by.name, action: `call.${action}`, target: first.callId, ...(by.requestId ? { requestId: by.requestId } : {}), details: { agentId, ...details } });
+    return result;
+  }
+
+  /** The agent's current call, as the desktop shows it. */
+  function view(call: LiveCall) {
+    return {
+      callId: call.callId, interactionId: call.interactionId, state: call.state, queueId: call.queueId || null, agentId: call.agentId ?? null,
+      caller: { number: call.callerNumber, name: call.callerName }, onHold: call.holdSince !== undefined, muted: call.muted === true, transfers: call.transfers,
+      consultation: call.consult ? { target: call.consult.target, answered: call.consult.answered, agentId: call.consult.agentId ?? null } : null,
+      parties: call.others.map((p) => ({ agentId: p.agentId ?? null, number: p.number ?? null })),
+      recording: call.recording ?? null,
+    };
   }
 
   return {
@@ -478,6 +918,68 @@ export function createVoiceService(deps: VoiceDeps) {
     /** The live call an agent is connected to, if any. */
     liveCallOfAgent: (agentId: string): Readonly<LiveCall> | undefined => [...live.values()].find((c) => c.state === 'connected' && c.agentId === agentId),
 
+    // Call control of the agent's current call.
+    currentCall: async (agentId: string) => {
+      await restored;
+      return view(callOfAgentOrThrow(agentId));
+    },
+    hold: (agentId: string, on: boolean, by: Actor) =>
+      onAgentCall(agentId, on ? 'hold' : 'unhold', by, async (call) => {
+        if (call.consult) throw voiceErrors.consultationInProgress(agentId);
+        if (on && call.holdSince !== undefined) throw voiceErrors.alreadyInState(agentId, 'on hold');
+        if (!on && call.holdSince === undefined) throw voiceErrors.alreadyInState(agentId, 'not on hold');
+        await (on ? putOnHold(call) : takeOffHold(call));
+        return view(call);
+      }),
+    mute: (agentId: string, on: boolean, by: Actor) =>
+      onAgentCall(agentId, on ? 'mute' : 'unmute', by, async (call) => {
+        if (!call.agentLeg) throw voiceErrors.noActiveCall(agentId);
+        if ((call.muted === true) === on) throw voiceErrors.alreadyInState(agentId, on ? 'muted' : 'not muted');
+        await cc().muteChannel(call.server, call.agentLeg, on);
+        call.muted = on;
+        await persist(call);
+        return view(call);
+      }),
+    hangup: (agentId: string, by: Actor) =>
+      onAgentCall(agentId, 'hangup', by, async (call) => {
+        await end(call, 'completed');
+        return { callId: call.callId, ended: true };
+      }),
+    transfer: async (agentId: string, target: TransferTarget, by: Actor) => {
+      await validTarget(target);
+      return onAgentCall(agentId, 'transfer', by, async (call) => {
+        if (call.consult) throw voiceErrors.consultationInProgress(agentId);
+        if (target.kind === 'agent' && target.agentId === agentId) throw voiceErrors.transferToSelf(agentId);
+        await blindTransfer(call, target, by.name);
+        return { callId: call.callId, transferred: true, target };
+      }, { target });
+    },
+    consult: async (agentId: string, target: TransferTarget, by: Actor) => {
+      await validTarget(target);
+      return onAgentCall(agentId, 'consult', by, async (call) => {
+        if (call.consult) throw voiceErrors.consultationInProgress(agentId);
+        if (target.kind === 'agent' && target.agentId === agentId) throw voiceErrors.transferToSelf(agentId);
+        await startConsult(call, target);
+        return view(call);
+      }, { target });
+    },
+    completeTransfer: (agentId: string, by: Actor) =>
+      onAgentCall(agentId, 'transfer_complete', by, async (call) => {
+        await completeTransfer(call, by.name);
+        return { callId: call.callId, transferred: true };
+      }),
+    cancelConsult: (agentId: string, by: Actor) =>
+      onAgentCall(agentId, 'consult_cancel', by, async (call) => {
+        if (!call.consult) throw voiceErrors.noConsultation(agentId);
+        await dropConsult(call, true);
+        return view(call);
+      }),
+    conference: (agentId: string, by: Actor) =>
+      onAgentCall(agentId, 'conference', by, async (call) => {
+        await conference(call);
+        return view(call);
+      }),
+
     async putEntryPoint(entry: EntryPoint): Promise<EntryPoint> {
       if (entry.targetKind === 'queue' && !(await deps.queueExists(entry.targetId))) throw voiceErrors.unknownQueue(entry.targetId);
       if (entry.targetKind === 'ivr' && !(await deps.flowExists?.(entry.targetId))) throw voiceErrors.unknownFlow(entry.targetId);
@@ -494,13 +996,34 @@ export function createVoiceService(deps: VoiceDeps) {
       const r = await deps.store.getCall(deps.tenantId, id);
       if (!r) throw voiceErrors.callNotFound(id);
       const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
+      const num = (v: unknown): number | null => (v == null ? null : Number(v));
+      const legs = await deps.store.legsOf(deps.tenantId, id);
       return {
-        id: String(r.id), entry: String(r.entry), queueId: r.queue_id == null ? null : String(r.queue_id), agentId: r.agent_id == null ? null : String(r.agent_id),
+        id: String(r.id), interactionId: r.interaction_id == null ? null : String(r.interaction_id), direction: String(r.direction ?? 'inbound'),
+        entry: String(r.entry), queueId: r.queue_id == null ? null : String(r.queue_id), agentId: r.agent_id == null ? null : String(r.agent_id),
         arrivedAt: iso(r.arrived_at), answeredAt: iso(r.answered_at), endedAt: iso(r.ended_at), outcome: r.outcome == null ? null : String(r.outcome),
         recording: r.recording == null ? null : String(r.recording), live: live.has(String(r.id)),
+        queueMs: num(r.queue_ms), talkMs: num(r.talk_ms), holdMs: num(r.hold_ms), transfers: Number(r.transfers ?? 0),
+        ivr: r.ivr_context == null ? null : typeof r.ivr_context === 'string' ? JSON.parse(r.ivr_context) : r.ivr_context,
+        legs: legs.map((l) => ({ legId: String(l.leg_id), kind: String(l.kind), party: l.party == null ? null : String(l.party), startedAt: iso(l.started_at), answeredAt: iso(l.answered_at), endedAt: iso(l.ended_at), endReason: l.end_reason == null ? null : String(l.end_reason) })),
+      };
+    },
+    async getInteraction(id: string) {
+      const r = await deps.store.getInteraction(deps.tenantId, id);
+      if (!r) throw voiceErrors.interactionNotFound(id);
+      const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
+      const calls = await deps.store.callsOfInteraction(deps.tenantId, id);
+      return {
+        id: String(r.id), channel: String(r.channel), customerNumber: r.customer_number == null ? null : String(r.customer_number), entry: r.entry == null ? null : String(r.entry),
+        firstQueueId: r.first_queue_id == null ? null : String(r.first_queue_id), lastQueueId: r.last_queue_id == null ? null : String(r.last_queue_id),
+        lastAgentId: r.last_agent_id == null ? null : String(r.last_agent_id), startedAt: iso(r.started_at), firstAnsweredAt: iso(r.first_answered_at), endedAt: iso(r.ended_at),
+        queueMs: Number(r.queue_ms), talkMs: Number(r.talk_ms), holdMs: Number(r.hold_ms), transfers: Number(r.transfers), outcome: r.outcome == null ? null : String(r.outcome),
+        context: r.context == null ? null : typeof r.context === 'string' ? JSON.parse(r.context) : r.context,
+        calls: calls.map((c) => ({ id: String(c.id), direction: String(c.direction), outcome: c.outcome == null ? null : String(c.outcome), agentId: c.agent_id == null ? null : String(c.agent_id) })),
       };
     },
   };
 }
 
 export type VoiceService = ReturnType<typeof createVoiceService>;
+export type { PartyLeg, TransferTarget };

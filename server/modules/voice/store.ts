@@ -8,6 +8,14 @@ export interface EntryPoint {
   targetId: string;
 }
 
+/** A call's own figures, added to its interaction's. */
+export interface CallFigures {
+  queueMs: number;
+  talkMs: number;
+  holdMs: number;
+  transfers: number;
+}
+
 export function createVoiceStore(pool: Pool) {
   return {
     async putEntry(tenantId: number, e: EntryPoint): Promise<void> {
@@ -29,9 +37,9 @@ export function createVoiceStore(pool: Pool) {
       const [res] = (await pool.query('DELETE FROM entry_points WHERE tenant_id = ? AND entry = ?', [tenantId, entry])) as unknown as [{ affectedRows: number }];
       return res.affectedRows > 0;
     },
-    async callArrived(c: { tenantId: number; id: string; server: string; entry: string; callerNumber: string; queueId: string | null; at: number }): Promise<void> {
-      await pool.query('INSERT IGNORE INTO voice_calls (tenant_id, id, server, entry, caller_number, queue_id, arrived_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        c.tenantId, c.id, c.server, c.entry, c.callerNumber, c.queueId, new Date(c.at),
+    async callArrived(c: { tenantId: number; id: string; server: string; entry: string; callerNumber: string; queueId: string | null; at: number; interactionId: string; direction?: string }): Promise<void> {
+      await pool.query('INSERT IGNORE INTO voice_calls (tenant_id, id, server, entry, caller_number, queue_id, arrived_at, interaction_id, direction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        c.tenantId, c.id, c.server, c.entry, c.callerNumber, c.queueId, new Date(c.at), c.interactionId, c.direction ?? 'inbound',
       ]);
     },
     async callQueued(tenantId: number, id: string, queueId: string, ivrContext: unknown, at: number): Promise<void> {
@@ -46,8 +54,53 @@ export function createVoiceStore(pool: Pool) {
     async callConnected(tenantId: number, id: string, agentId: string, recording: string | null, at: number): Promise<void> {
       await pool.query('UPDATE voice_calls SET agent_id = ?, recording = ?, answered_at = ? WHERE tenant_id = ? AND id = ?', [agentId, recording, new Date(at), tenantId, id]);
     },
-    async callEnded(tenantId: number, id: string, outcome: string, at: number): Promise<void> {
-      await pool.query('UPDATE voice_calls SET outcome = COALESCE(outcome, ?), ended_at = COALESCE(ended_at, ?) WHERE tenant_id = ? AND id = ?', [outcome, new Date(at), tenantId, id]);
+    async callEnded(tenantId: number, id: string, outcome: string, at: number, f: CallFigures | undefined): Promise<void> {
+      await pool.query(
+        'UPDATE voice_calls SET outcome = COALESCE(outcome, ?), ended_at = COALESCE(ended_at, ?), queue_ms = ?, talk_ms = ?, hold_ms = ?, transfers = ? WHERE tenant_id = ? AND id = ?',
+        [outcome, new Date(at), f?.queueMs ?? null, f?.talkMs ?? null, f?.holdMs ?? null, f?.transfers ?? 0, tenantId, id],
+      );
+    },
+    async legStarted(tenantId: number, l: { callId: string; legId: string; kind: string; party: string | null; at: number; answered: boolean }): Promise<void> {
+      await pool.query('INSERT IGNORE INTO call_legs (tenant_id, call_id, leg_id, kind, party, started_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        tenantId, l.callId, l.legId, l.kind, l.party, new Date(l.at), l.answered ? new Date(l.at) : null,
+      ]);
+    },
+    async legAnswered(tenantId: number, callId: string, legId: string, at: number): Promise<void> {
+      await pool.query('UPDATE call_legs SET answered_at = COALESCE(answered_at, ?) WHERE tenant_id = ? AND call_id = ? AND leg_id = ?', [new Date(at), tenantId, callId, legId]);
+    },
+    async legEnded(tenantId: number, callId: string, legId: string, at: number, reason: string): Promise<void> {
+      await pool.query('UPDATE call_legs SET ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?) WHERE tenant_id = ? AND call_id = ? AND leg_id = ?', [new Date(at), reason, tenantId, callId, legId]);
+    },
+    async legsOf(tenantId: number, callId: string): Promise<RowDataPacket[]> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM call_legs WHERE tenant_id = ? AND call_id = ? ORDER BY started_at, leg_id', [tenantId, callId]);
+      return rows;
+    },
+    async interactionStarted(tenantId: number, i: { id: string; channel: string; customerNumber: string; entry: string | null; at: number }): Promise<void> {
+      await pool.query('INSERT IGNORE INTO interactions (tenant_id, id, channel, customer_number, entry, started_at) VALUES (?, ?, ?, ?, ?, ?)', [tenantId, i.id, i.channel, i.customerNumber || null, i.entry, new Date(i.at)]);
+    },
+    async interactionQueued(tenantId: number, id: string, queueId: string, context: unknown): Promise<void> {
+      await pool.query('UPDATE interactions SET first_queue_id = COALESCE(first_queue_id, ?), last_queue_id = ?, context = COALESCE(?, context) WHERE tenant_id = ? AND id = ?', [
+        queueId, queueId, context == null ? null : JSON.stringify(context), tenantId, id,
+      ]);
+    },
+    async interactionAnswered(tenantId: number, id: string, agentId: string, at: number): Promise<void> {
+      await pool.query('UPDATE interactions SET first_answered_at = COALESCE(first_answered_at, ?), last_agent_id = ? WHERE tenant_id = ? AND id = ?', [new Date(at), agentId, tenantId, id]);
+    },
+    /** A call of the interaction ended: its figures add up (an interaction may have several calls). */
+    async interactionEnded(tenantId: number, id: string, f: CallFigures & { at: number; outcome: string; lastQueueId: string | null; lastAgentId: string | null }): Promise<void> {
+      await pool.query(
+        `UPDATE interactions SET ended_at = ?, outcome = ?, queue_ms = queue_ms + ?, talk_ms = talk_ms + ?, hold_ms = hold_ms + ?, transfers = transfers + ?,
+           last_queue_id = COALESCE(?, last_queue_id), last_agent_id = COALESCE(?, last_agent_id) WHERE tenant_id = ? AND id = ?`,
+        [new Date(f.at), f.outcome, Math.round(f.queueMs), Math.round(f.talkMs), Math.round(f.holdMs), f.transfers, f.lastQueueId, f.lastAgentId, tenantId, id],
+      );
+    },
+    async getInteraction(tenantId: number, id: string): Promise<RowDataPacket | undefined> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM interactions WHERE tenant_id = ? AND id = ?', [tenantId, id]);
+      return rows[0];
+    },
+    async callsOfInteraction(tenantId: number, id: string): Promise<RowDataPacket[]> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT id, direction, outcome, agent_id FROM voice_calls WHERE tenant_id = ? AND interaction_id = ? ORDER BY arrived_at', [tenantId, id]);
+      return rows;
     },
     async getCall(tenantId: number, id: string): Promise<Record<string, unknown> | undefined> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM voice_calls WHERE tenant_id = ? AND id = ?', [tenantId, id]);
@@ -58,28 +111,62 @@ export function createVoiceStore(pool: Pool) {
 
 export type VoiceStore = ReturnType<typeof createVoiceStore>;
 
+/** Where a transfer or consultation goes. */
+export type TransferTarget = { kind: 'agent'; agentId: string } | { kind: 'queue'; queueId: string } | { kind: 'number'; number: string };
+
+/** A further party on a call: a conference member or the outside number a call was transferred to. */
+export interface PartyLeg {
+  legId: string;
+  agentId?: string;
+  taskId?: string;
+  number?: string;
+}
+
 /** A call the voice service holds, as kept in Redis (plain JSON) so a restarted process can take it over. */
 export interface LiveCallRecord {
   server: string;
+  /** The customer's channel id. */
   callId: string;
+  interactionId: string;
+  direction: 'inbound' | 'callback';
   entry: string;
   callerNumber: string;
   callerName: string;
   /** Set once the call is in a queue. */
   queueId: string;
   arrivedAt: number;
-  queuedAt?: number;
+  /** While in a queue: when this visit started. */
+  queuedAt?: number | undefined;
   state: 'ivr' | 'queued' | 'connected' | 'ended';
+  /** The ACD task of the call's current queue visit (a transfer to a queue is a new task). */
+  taskId: string;
+  taskSeq: number;
   /** What the IVR collected (inputs, data dips, path), shown to the agent with the offer. */
   ivr?: unknown;
-  recording?: string;
+  recording?: string | undefined;
   /** Ringing agent legs by offer id. */
   legs: Record<string, string>;
-  agentId?: string;
-  agentOfferId?: string;
-  agentLeg?: string;
-  bridgeId?: string;
-  connectedAt?: number;
+  agentId?: string | undefined;
+  agentOfferId?: string | undefined;
+  agentLeg?: string | undefined;
+  /** The task the connected agent holds (released when the agent leaves). */
+  agentTaskId?: string | undefined;
+  bridgeId?: string | undefined;
+  /** While connected: when this stretch started. */
+  connectedAt?: number | undefined;
+  holdSince?: number | undefined;
+  muted?: boolean | undefined;
+  /** Conference members and outside parties. */
+  others: PartyLeg[];
+  consult?: { target: TransferTarget; taskId?: string; legId?: string | undefined; agentId?: string; answered: boolean } | undefined;
+  consultSeq?: number;
+  /** A blind transfer to an outside number that has not answered yet. */
+  pendingExternal?: { number: string; legId: string } | undefined;
+  legSeq: number;
+  queueMs: number;
+  talkGrossMs: number;
+  holdMs: number;
+  transfers: number;
 }
 
 /**
