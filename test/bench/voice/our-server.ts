@@ -1,0 +1,149 @@
+/**
+ * Our server as the benchmark runs it: a real process (server/main.ts) on its own database and
+ * Redis prefix, driving the benchmark's Asterisk instance, configured only through its HTTP API
+ * (a skill, a queue, the agents ready, an entry point). The agents' phones are pushed into
+ * Asterisk by the benchmark (bench-endpoints.ts), not through SIP logins.
+ */
+import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2/promise';
+import { createSilentLogger } from '../../../server/infra/logger.js';
+import { migrate } from '../../../server/infra/migrate.js';
+import { dropDatabase, ensureDatabase } from '../../../server/infra/mysql.js';
+import { hashPassword } from '../../../server/infra/passwords.js';
+import { MIGRATIONS_DIR } from '../../../server/infra/plugins/resources.js';
+import { MYSQL_BASE, REDIS_URL, deleteKeys, eventually, uniqueId } from '../../helpers/app.js';
+import type { AsteriskInstance } from '../../helpers/asterisk.js';
+import { client, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { mapLimit, TENANT_ID } from './bench-endpoints.js';
+
+export const QUEUE_ID = 'bench';
+
+export type Api = ReturnType<typeof client>;
+
+export interface OurServer {
+  proc: ServerProcess;
+  pid: number;
+  api: Api;
+  appName: string;
+  dbUrl: string;
+  /** Stops the process and deletes its database and keys. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the server process against the instance and waits until it routes (router lease held)
+ * and has reconciled agent endpoints once: the reconcile at start-up removes agent endpoints
+ * without a SIP login, so the benchmark pushes its endpoints only after it.
+ */
+export async function startOurServer(instance: AsteriskInstance, o: { logLevel: string }): Promise<OurServer> {
+  const id = uniqueId('vb');
+  const dbUrl = `${MYSQL_BASE}/ipcc_${id}`;
+  const prefix = `ipcc-bench:${id}:`;
+  const appName = `bench-${id}`;
+  await ensureDatabase(dbUrl);
+  await migrate({ url: dbUrl, dir: MIGRATIONS_DIR, logger: createSilentLogger() });
+  const password = randomBytes(12).toString('base64url');
+  const conn = await mysql.createConnection(dbUrl);
+  await conn.query("INSERT INTO users (tenant_id, username, password_hash, roles) VALUES (?, 'bench', ?, 'admin')", [TENANT_ID, await hashPassword(password)]);
+  await conn.end();
+  const servers = `${instance.name}=${instance.ariUrl.replace('://', `://${encodeURIComponent(instance.ariUser)}:${encodeURIComponent(instance.ariPassword)}@`)}`;
+  let proc: ServerProcess;
+  try {
+    proc = await startServer({
+      IPCC_MYSQL_URL: dbUrl, IPCC_REDIS_URL: REDIS_URL, IPCC_REDIS_PREFIX: prefix,
+      IPCC_AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'), IPCC_LOG_LEVEL: o.logLevel,
+      IPCC_ASTERISK_SERVERS: servers, IPCC_ARI_APP: appName, IPCC_AUTH_TOKEN_TTL: '3600',
+    });
+  } catch (e) {
+    await dropDatabase(dbUrl).catch(() => undefined);
+    throw e;
+  }
+  const close = async (): Promise<void> => {
+    proc.child.kill('SIGTERM');
+    const done = await Promise.race([proc.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
+    if (!done) proc.child.kill('SIGKILL');
+    await deleteKeys(prefix).catch(() => undefined);
+    await dropDatabase(dbUrl).catch(() => undefined);
+  };
+  try {
+    const login = await client(() => proc.url)<{ token: string }>('POST', '/v1/auth/login', { username: 'bench', password });
+    if (login.status !== 200) throw new Error(`login failed: ${login.status}`);
+    const api = client(() => proc.url, login.body.token);
+    await eventually(async () => {
+      const r = await api<{ status?: string }>('GET', '/readyz');
+      return r.status === 200;
+    }, 20_000, 200);
+    await eventually(async () => proc.log().includes('agent endpoints reconciled'), 20_000, 100);
+    return { proc, pid: proc.child.pid as number, api, appName, dbUrl, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * The routing configuration the calls go through, all over HTTP: a voice skill, a queue
+ * (longest idle first, no wrap-up), every agent with the skill and ready, and an entry point.
+ */
+export async function configureOurServer(api: Api, o: { agents: readonly string[]; entry: string; offerTimeoutSeconds: number }): Promise<void> {
+  const expect = async (what: string, p: Promise<{ status: number; body: unknown }>, ok: number[]): Promise<void> => {
+    const r = await p;
+    if (!ok.includes(r.status)) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  };
+  await expect('skill', api('PUT', '/v1/skills/voice', { name: 'Voice' }), [200, 201]);
+  await expect('queue', api('PUT', `/v1/queues/${QUEUE_ID}`, {
+    name: 'Benchmark', strategy: 'longest_idle', skills: [{ skillId: 'voice', minLevel: 1 }],
+    serviceLevel: { percent: 80, withinSeconds: 20 }, offerTimeoutSeconds: o.offerTimeoutSeconds, wrapUpSeconds: 0,
+  }), [200, 201]);
+  // One at a time: concurrent configuration writes deadlock in MariaDB (the version bump's
+  // SELECT … FOR UPDATE in server/modules/routing/store.ts) and come back as 500s.
+  await mapLimit(o.agents, 1, (a) => expect(`agent ${a}`, api('PUT', `/v1/agents/${a}`, { name: a, skills: [{ skillId: 'voice', level: 5 }] }), [200, 201]));
+  await expect('entry point', api('PUT', `/v1/entry-points/${o.entry}`, { queueId: QUEUE_ID }), [200]);
+  await mapLimit(o.agents, 8, async (a) => {
+    await eventually(async () => (await api('PUT', `/v1/agents/${a}/presence`, { kind: 'ready' })).status === 202, 10_000, 100);
+  });
+  await mapLimit(o.agents, 8, async (a) => {
+    await eventually(async () => (await api<{ presence?: { kind?: string } }>('GET', `/v1/agents/${a}/state`)).body.presence?.kind === 'ready', 10_000, 100);
+  });
+}
+
+/** One call as our server recorded it (voice_calls), times in epoch ms. */
+export interface OurCallRow {
+  id: string;
+  callerNumber: string;
+  agentId: string | null;
+  arrivedAt: number;
+  queuedAt: number | null;
+  rangAt: number | null;
+  answeredAt: number | null;
+  endedAt: number | null;
+  outcome: string | null;
+  recording: string | null;
+}
+
+/** The server's call records (read-only); `queued_at`/`rang_at` only where the schema has them. */
+export async function readOurCalls(dbUrl: string): Promise<{ rows: OurCallRow[]; hasRingTimes: boolean; routeDecisions: number }> {
+  const conn = await mysql.createConnection({ uri: dbUrl, timezone: 'Z' });
+  try {
+    const [cols] = (await conn.query("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'voice_calls'")) as unknown as [{ c: string }[]];
+    const names = new Set(cols.map((x) => x.c));
+    const hasRingTimes = names.has('queued_at') && names.has('rang_at');
+    const [rows] = (await conn.query(
+      `SELECT id, caller_number, agent_id, arrived_at, ${hasRingTimes ? 'queued_at, rang_at' : 'NULL AS queued_at, NULL AS rang_at'}, answered_at, ended_at, outcome, recording FROM voice_calls WHERE tenant_id = ?`,
+      [TENANT_ID],
+    )) as unknown as [Record<string, unknown>[]];
+    const ms = (v: unknown): number | null => (v instanceof Date ? v.getTime() : null);
+    const [decisions] = (await conn.query("SELECT COUNT(*) AS n FROM route_decisions WHERE tenant_id = ? AND kind = 'route'", [TENANT_ID])) as unknown as [{ n: number }[]];
+    return {
+      hasRingTimes,
+      routeDecisions: Number(decisions[0]?.n ?? 0),
+      rows: rows.map((r) => ({
+        id: String(r.id), callerNumber: String(r.caller_number), agentId: r.agent_id == null ? null : String(r.agent_id),
+        arrivedAt: ms(r.arrived_at) ?? 0, queuedAt: ms(r.queued_at), rangAt: ms(r.rang_at), answeredAt: ms(r.answered_at), endedAt: ms(r.ended_at),
+        outcome: r.outcome == null ? null : String(r.outcome), recording: r.recording == null ? null : String(r.recording),
+      })),
+    };
+  } finally {
+    await conn.end();
+  }
+}

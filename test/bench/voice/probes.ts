@@ -1,0 +1,153 @@
+/**
+ * What the benchmark samples while load runs: CPU time of given processes and of the whole
+ * machine (from /proc), and the calls Asterisk holds (`core show channels concise`).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { run, type AsteriskInstance } from '../../helpers/asterisk.js';
+
+let clockTicks: number | undefined;
+/** Clock ticks per second of /proc's CPU times. */
+export function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** User + system CPU seconds a process (all its threads) has used, or undefined when it is gone. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy and total CPU seconds of the whole machine (all cores) since boot. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (total - idle) / ticksPerSecond(), total: total / ticksPerSecond() };
+}
+
+/** Pids of processes whose command name is `comm` (e.g. the shared mariadbd and redis-server). */
+export function pidsByName(comm: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/** A CPU reading of named processes plus the machine, at one moment. */
+export interface CpuReading {
+  at: number;
+  processes: Record<string, number | undefined>;
+  machine: { busy: number; total: number };
+}
+
+export function readCpu(pids: Record<string, readonly number[]>): CpuReading {
+  const processes: Record<string, number | undefined> = {};
+  for (const [name, list] of Object.entries(pids)) {
+    const values = list.map(processCpuSeconds).filter((x): x is number => x !== undefined);
+    processes[name] = values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
+  }
+  return { at: Date.now(), processes, machine: machineCpuSeconds() };
+}
+
+/** CPU between two readings, in percent of one core (200 % is both cores of a 2-core box). */
+export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<string, number | undefined>; machine: number } {
+  const seconds = (b.at - a.at) / 1000;
+  const processes: Record<string, number | undefined> = {};
+  for (const name of Object.keys(b.processes)) {
+    const x = a.processes[name];
+    const y = b.processes[name];
+    processes[name] = x === undefined || y === undefined || seconds <= 0 ? undefined : (100 * (y - x)) / seconds;
+  }
+  const busy = b.machine.busy - a.machine.busy;
+  return { processes, machine: seconds > 0 ? (100 * busy) / seconds : NaN };
+}
+
+/** What Asterisk holds at one moment. */
+export interface ChannelSample {
+  at: number;
+  /** Agent channels that are up and in a bridge: calls being talked (and recorded). */
+  bridged: number;
+  /** Caller channels not (yet) bridged with an agent: waiting in the queue. */
+  waiting: number;
+  /** Agent channels not up: ringing. */
+  ringing: number;
+  channels: number;
+}
+
+/**
+ * Counts from `core show channels concise` (fields separated by `!`: channel, context, exten,
+ * priority, state, application, data, caller id, account code, peer account, AMA flags,
+ * duration, bridge id, unique id). Agents' channels are `PJSIP/agent-…`, callers' are those of
+ * the callers' endpoint.
+ */
+export function parseConciseChannels(text: string, at: number, callerEndpoint: string): ChannelSample {
+  let bridged = 0;
+  let ringing = 0;
+  let callers = 0;
+  let channels = 0;
+  for (const line of text.split('\n')) {
+    const f = line.split('!');
+    if (f.length < 13) continue;
+    channels += 1;
+    const name = f[0] ?? '';
+    if (name.startsWith('PJSIP/agent-')) {
+      if (f[4] === 'Up' && (f[12] ?? '') !== '') bridged += 1;
+      else if (f[4] !== 'Up') ringing += 1;
+    } else if (name.startsWith(`PJSIP/${callerEndpoint}-`)) callers += 1;
+  }
+  return { at, bridged, ringing, waiting: Math.max(0, callers - bridged), channels };
+}
+
+/** `asterisk -rx` on the instance, straight through the root (no stack.sh lock per call). */
+export async function cli(instance: AsteriskInstance, command: string, timeoutMs = 30_000): Promise<string> {
+  const conf = `${instance.instanceDir.slice(instance.root.length)}/etc/asterisk.conf`;
+  const r = await run('chroot', [instance.root, '/usr/sbin/asterisk', '-C', conf, '-rx', command], { timeoutMs });
+  if (r.code !== 0) throw new Error(`asterisk -rx '${command}' failed (${r.code}): ${r.stderr.slice(-300)}`);
+  return r.stdout;
+}
+
+/** Samples Asterisk's channels about every `intervalMs` until stopped. */
+export function startChannelSampler(instance: AsteriskInstance, intervalMs: number, callerEndpoint: string): { samples: ChannelSample[]; stop: () => Promise<void> } {
+  const samples: ChannelSample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      try {
+        samples.push(parseConciseChannels(await cli(instance, 'core show channels concise', 10_000), started, callerEndpoint));
+      } catch {
+        // A missed sample is fine.
+      }
+      const wait = intervalMs - (Date.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  })();
+  return {
+    samples,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,424 @@
+/**
+ * Voice benchmark (not a test; it prints figures). Run: `npm run bench:voice`.
+ *
+ * SIPp callers at rising calls/s go through OUR server — entry point → ACD queue (holding bridge
+ * with music) → router offer → the agent's phone rings → answer → recorded mixing bridge — and,
+ * in the same run, through Asterisk's own app_queue (same instance, same agents and phones, the
+ * same steps, MixMonitor recording of the bridged call), measured the same way.
+ *
+ * Agents: BENCH_AGENTS PJSIP endpoints named as the server names agents' endpoints, pushed over
+ * ARI with a static contact, all answered by one SIPp UAS with -rtp_echo; each rings for
+ * BENCH_RING_MS, talks for BENCH_HOLD_SECONDS and hangs up. Callers send G.711 (rtp_stream of the
+ * speech in SIPp's g711a.pcap) and wait for the agent to hang up.
+ *
+ * Env (all optional):
+ *   BENCH_STEPS=5,10,20,30,40,50,60   calls/s of each step      BENCH_STEP_SECONDS=20
+ *   BENCH_HOLD_SECONDS=6              agent talk time           BENCH_AGENTS=400
+ *   BENCH_RING_MS=100                 ring before answering     BENCH_SYSTEMS=ours,app_queue
+ *   BENCH_INSTANCE=bench              our own Asterisk instance (never main)
+ *   BENCH_RTP_START=6000 BENCH_RTP_END=9999   the instance's RTP ports (2 per channel; a slot's
+ *                                     default 1000 ports hold only 250 bridged calls)
+ *   BENCH_KEEP=1                      keep the instance, SIPp logs and server log afterwards
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  highestCleanRate,
+  joinByFrom,
+  joinThroughServer,
+  parseAgentLog,
+  parseCallerLog,
+  stepLatencies,
+  type Distribution,
+  type JoinedCall,
+  type ServerCall,
+  type StepLatencies,
+} from './analysis.js';
+import { APP_QUEUE_RECORDING_PREFIX, installAppQueue } from './app-queue.js';
+import { writeCallerAudio } from './caller-audio.js';
+import { agentIds, CALLER_ENDPOINT, deleteBenchEndpoints, endpointOf, pushAgentEndpoints, pushCallerEndpoint } from './bench-endpoints.js';
+import { configureOurServer, readOurCalls, startOurServer, type OurServer } from './our-server.js';
+import { cli, cpuBetween, pidsByName, readCpu, startChannelSampler, type ChannelSample, type CpuReading } from './probes.js';
+import { makeWorkdir, placeScenario, runCallerStep, sleep, startAgentPhones, type CallerStepResult, type Workdir } from './sipp-load.js';
+import { asteriskPid, destroyAsterisk, readInstance, run, STACK_SCRIPT, type AsteriskInstance } from '../../helpers/asterisk.js';
+import { freeUdpPort } from '../../helpers/sipp.js';
+
+const env = process.env;
+const num = (name: string, fallback: number): number => {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+  return n;
+};
+const SETTINGS = {
+  steps: (env.BENCH_STEPS ?? '5,10,20,30,40,50,60').split(',').map((s) => Number(s.trim())).filter((n) => n > 0),
+  stepSeconds: num('BENCH_STEP_SECONDS', 20),
+  holdMs: Math.round(num('BENCH_HOLD_SECONDS', 6) * 1000),
+  agents: Math.round(num('BENCH_AGENTS', 400)),
+  ringMs: Math.round(num('BENCH_RING_MS', 100)),
+  systems: (env.BENCH_SYSTEMS ?? 'ours,app_queue').split(',').map((s) => s.trim()) as SystemKind[],
+  instance: env.BENCH_INSTANCE ?? 'bench',
+  rtpStart: num('BENCH_RTP_START', 6000),
+  rtpEnd: num('BENCH_RTP_END', 9999),
+  keep: env.BENCH_KEEP === '1',
+};
+/** The budget (docs: ARCHITECTURE.md §7). Never lowered. */
+const BUDGET = { ringP99Ms: 100, ringAtRate: 30, concurrentRecorded: 300 };
+/** Numbers dialled: our entry point, and the app_queue baseline's extension. */
+const OUR_ENTRY = '78000001';
+const APP_QUEUE_NUMBER = '77000001';
+const OFFER_TIMEOUT_SECONDS = 15;
+/** First RTP port of the callers of even / odd steps: overlapping steps never share ports. */
+const CALLER_RTP_BANKS = [40_000, 50_000];
+
+type SystemKind = 'ours' | 'app_queue';
+const LABEL: Record<SystemKind, string> = { ours: 'our server', app_queue: 'app_queue' };
+
+const out = (line = ''): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+interface StepFigures {
+  rate: number;
+  offered: number;
+  completed: number;
+  failed: number;
+  sippFailed: number;
+  peakBridged: number;
+  peakWaiting: number;
+  peakRinging: number;
+  recorded: number;
+  latencies: StepLatencies;
+  cpu: { processes: Record<string, number | undefined>; machine: number } | undefined;
+  notes: string[];
+}
+
+interface SystemFigures {
+  kind: SystemKind;
+  steps: StepFigures[];
+  stoppedClimbing?: string;
+  recordingsTotal: number;
+  agentPhones: { successful: number; failed: number };
+  seconds: number;
+  extra: string[];
+}
+
+async function ensureBenchInstance(name: string): Promise<AsteriskInstance> {
+  if (name === 'main') throw new Error('the benchmark never runs on the shared main instance');
+  const e: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^IPCC_STACK_/.test(k)) e[k] = v;
+  e.IPCC_STACK_RTP_START = String(SETTINGS.rtpStart);
+  e.IPCC_STACK_RTP_END = String(SETTINGS.rtpEnd);
+  const r = await run(STACK_SCRIPT, ['up', '--instance', name], { timeoutMs: 300_000, env: e });
+  if (r.code !== 0) throw new Error(`stack.sh up --instance ${name} failed:\n${r.stderr.slice(-2000)}`);
+  return readInstance(r.stdout.trim().split('\n').pop() ?? '');
+}
+
+function machineLine(): string {
+  const cpus = os.cpus();
+  return `machine: ${cpus[0]?.model ?? 'unknown'} · ${cpus.length} cores · ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB · node ${process.version} · ${os.platform()} ${os.release()} · load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return -1;
+  }
+}
+
+/** A recording holds the talk when it has at least (talk time − 1 s) of 8 kHz 16-bit audio. */
+const minRecordingBytes = (): number => 44 + 16_000 * Math.max(0, SETTINGS.holdMs / 1000 - 1);
+
+async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: {
+  service: string;
+  app: string;
+  pids: Record<string, readonly number[]>;
+  phones: { ip: string; port: number };
+  audio: string;
+  prefixDigit: string;
+}): Promise<{ results: CallerStepResult[]; windows: { start: number; end: number; cpu?: ReturnType<typeof cpuBetween> }[]; samples: ChannelSample[]; phones: { successful: number; failed: number }; agentLog: string; stopped?: string }> {
+  const phones = await startAgentPhones({ instance, work, tag: kind, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: SETTINGS.holdMs });
+  const sampler = startChannelSampler(instance, 1000, CALLER_ENDPOINT);
+  const D = SETTINGS.stepSeconds * 1000;
+  const t0 = Date.now() + 500;
+  const readings: CpuReading[] = [];
+  const running: Promise<CallerStepResult>[] = [];
+  let stopped: string | undefined;
+  try {
+    for (let k = 0; k < SETTINGS.steps.length; k += 1) {
+      await sleep(Math.max(0, t0 + k * D - Date.now()));
+      if (k > 0) {
+        const last = sampler.samples[sampler.samples.length - 1];
+        const previous = SETTINGS.steps[k - 1] as number;
+        if (last && last.waiting > 3 * previous + 50) {
+          stopped = `stopped climbing before ${SETTINGS.steps[k]} calls/s: ${last.waiting} callers were waiting at the end of the ${previous} calls/s step`;
+          break;
+        }
+      }
+      readings.push(readCpu(o.pids));
+      const rate = SETTINGS.steps[k] as number;
+      process.stderr.write(`[bench] ${LABEL[kind]}: step ${k + 1}/${SETTINGS.steps.length}, ${rate} calls/s for ${SETTINGS.stepSeconds} s\n`);
+      running.push(runCallerStep({
+        instance, work, tag: `${kind}-s${k + 1}`, scenario: `${work.inRoot}/bench-caller.xml`, service: o.service, app: o.app, endpoint: CALLER_ENDPOINT,
+        prefix: `${o.prefixDigit}${String(k + 1).padStart(2, '0')}`, rate, seconds: SETTINGS.stepSeconds, audio: o.audio,
+        rtpBase: CALLER_RTP_BANKS[k % 2] as number, timeoutMs: D + 30_000 + SETTINGS.holdMs + 15_000,
+      }));
+    }
+    await sleep(Math.max(0, t0 + running.length * D - Date.now()));
+    readings.push(readCpu(o.pids));
+    const results = await Promise.all(running);
+    // Recordings are closed when the bridges end; give the media server a moment.
+    await sleep(1500);
+    return {
+      results,
+      windows: running.map((_, k) => ({ start: t0 + k * D, end: t0 + (k + 1) * D, cpu: readings[k] && readings[k + 1] ? cpuBetween(readings[k] as CpuReading, readings[k + 1] as CpuReading) : undefined })),
+      samples: sampler.samples,
+      phones: await phones.stop().then((s) => ({ successful: s.successful, failed: s.failed })),
+      agentLog: existsSync(phones.logFile) ? readFileSync(phones.logFile, 'utf8') : '',
+      ...(stopped ? { stopped } : {}),
+    };
+  } finally {
+    await sampler.stop();
+    await phones.stop().catch(() => undefined);
+  }
+}
+
+function figures(
+  run: Awaited<ReturnType<typeof runSystem>>,
+  join: (callers: ReturnType<typeof parseCallerLog>, rings: ReturnType<typeof parseAgentLog>) => JoinedCall[],
+  recordingOk: (c: JoinedCall) => boolean,
+  notesOf: (calls: JoinedCall[]) => string[],
+): StepFigures[] {
+  const rings = parseAgentLog(run.agentLog);
+  return run.results.map((r, k) => {
+    const callers = parseCallerLog(r.log);
+    const calls = join(callers, rings);
+    const w = run.windows[k]!;
+    const inWindow = run.samples.filter((s) => s.at >= w.start && s.at < w.end);
+    const completed = calls.filter((c) => c.completed).length;
+    const offered = Math.max(r.created, callers.size);
+    const notes = notesOf(calls.filter((c) => !c.completed));
+    if (r.failed > 0 && r.errors) {
+      const kinds = new Map<string, number>();
+      for (const line of r.errors.split('\n')) {
+        const m = /:\s*(.*)$/.exec(line);
+        if (!m || !m[1] || line.startsWith('The following')) continue;
+        const key = m[1].replace(/'[^']*'/g, "'…'").replace(/\d+/g, 'N').slice(0, 90);
+        kinds.set(key, (kinds.get(key) ?? 0) + 1);
+      }
+      for (const [key, n] of [...kinds.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)) notes.push(`SIPp: ${n}× ${key}`);
+    }
+    if (r.timedOut) notes.push('the caller SIPp of this step hit its time limit');
+    return {
+      rate: SETTINGS.steps[k] as number,
+      offered,
+      completed,
+      failed: offered - completed,
+      sippFailed: r.failed,
+      peakBridged: Math.max(0, ...inWindow.map((s) => s.bridged)),
+      peakWaiting: Math.max(0, ...inWindow.map((s) => s.waiting)),
+      peakRinging: Math.max(0, ...inWindow.map((s) => s.ringing)),
+      recorded: calls.filter((c) => c.completed && recordingOk(c)).length,
+      latencies: stepLatencies(calls),
+      cpu: w.cpu,
+      notes,
+    };
+  });
+}
+
+async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[] }): Promise<SystemFigures> {
+  const started = Date.now();
+  let server: OurServer | undefined;
+  try {
+    process.stderr.write('[bench] our server: starting the process, pushing endpoints, configuring over HTTP\n');
+    server = await startOurServer(instance, { logLevel: 'info' });
+    await pushAgentEndpoints(instance, common.agents.map(endpointOf), common.phones);
+    await pushCallerEndpoint(instance);
+    await configureOurServer(server.api, { agents: common.agents, entry: OUR_ENTRY, offerTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
+    const pids = { server: [server.pid], asterisk: [common.astPid], 'redis*': pidsByName('redis-server'), 'mariadb*': pidsByName('mariadbd') };
+    const result = await runSystem('ours', instance, work, { service: OUR_ENTRY, app: server.appName, pids, phones: common.phones, audio: common.audio, prefixDigit: '5' });
+    const db = await readOurCalls(server.dbUrl);
+    const byCaller = new Map<string, ServerCall>(db.rows.map((r) => [r.callerNumber, { callerNumber: r.callerNumber, agentId: r.agentId, queuedAt: r.queuedAt, rangAt: r.rangAt, answeredAt: r.answeredAt, outcome: r.outcome, recording: r.recording }]));
+    const spool = path.join(instance.instanceDir, 'spool/recording');
+    const steps = figures(
+      result,
+      (callers, rings) => joinThroughServer(callers, rings, byCaller, endpointOf, SETTINGS.holdMs),
+      (c) => c.server?.recording != null && fileSize(path.join(spool, `${c.server.recording}.wav`)) >= minRecordingBytes(),
+      (failed) => {
+        if (failed.length === 0) return [];
+        const why = new Map<string, number>();
+        for (const c of failed) {
+          const k = !c.server ? 'no call record' : c.server.agentId === null ? `not connected (outcome ${c.server.outcome ?? 'none'})` : !c.ring ? `connected, ring not matched (outcome ${c.server.outcome ?? 'none'})` : `outcome ${c.server.outcome ?? 'none'}, caller BYE ${c.caller.byeAt === undefined ? 'missing' : 'early'}`;
+          why.set(k, (why.get(k) ?? 0) + 1);
+        }
+        return [...why.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${n}× ${k}`);
+      },
+    );
+    const log = server.proc.log();
+    const reconciles = log.split('agent endpoints reconciled').length - 1;
+    const warnings = log.split('\n').filter((l) => /"level":(40|50|60)/.test(l));
+    const extra = [
+      `server records: ${db.rows.length} calls, ${db.routeDecisions} route decisions; queue entry and first ring times ${db.hasRingTimes ? 'from voice_calls.queued_at / rang_at' : 'NOT in this schema (voice_calls has no queued_at / rang_at)'}`,
+      `server log: ${warnings.length} warnings/errors${reconciles > 1 ? `; endpoint reconcile ran ${reconciles}× (an ARI reconnect: it deletes the benchmark's pushed endpoints)` : ''}`,
+    ];
+    const msgCounts = new Map<string, number>();
+    for (const l of warnings) {
+      const m = /"msg":"([^"]*)"/.exec(l);
+      if (m) msgCounts.set(m[1] as string, (msgCounts.get(m[1] as string) ?? 0) + 1);
+    }
+    for (const [m, n] of [...msgCounts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5)) extra.push(`  ${n}× ${m}`);
+    if (SETTINGS.keep) {
+      const file = path.join(work.onHost, 'server.log');
+      writeFileSync(file, log);
+      extra.push(`server log kept in ${file}`);
+    }
+    return {
+      kind: 'ours', steps, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
+      recordingsTotal: countFiles(spool, ''), agentPhones: result.phones, seconds: (Date.now() - started) / 1000, extra,
+    };
+  } catch (e) {
+    const errors = (server?.proc.log() ?? '').split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-5);
+    if (errors.length > 0) process.stderr.write(`[bench] our server's last errors:\n${errors.join('\n')}\n`);
+    throw e;
+  } finally {
+    await server?.close();
+  }
+}
+
+async function benchAppQueue(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[] }): Promise<SystemFigures> {
+  const started = Date.now();
+  process.stderr.write('[bench] app_queue: pushing endpoints, loading the queue and dialplan\n');
+  const endpoints = common.agents.map(endpointOf);
+  await pushAgentEndpoints(instance, endpoints, common.phones);
+  await pushCallerEndpoint(instance);
+  await installAppQueue(instance, { number: APP_QUEUE_NUMBER, endpoints, ringTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
+  const pids = { asterisk: [common.astPid] };
+  const result = await runSystem('app_queue', instance, work, { service: APP_QUEUE_NUMBER, app: 'none', pids, phones: common.phones, audio: common.audio, prefixDigit: '6' });
+  const monitor = path.join(instance.instanceDir, 'spool/monitor');
+  const steps = figures(
+    result,
+    (callers, rings) => joinByFrom(callers, rings, SETTINGS.holdMs),
+    (c) => fileSize(path.join(monitor, `${APP_QUEUE_RECORDING_PREFIX}${c.caller.caller}.wav`)) >= minRecordingBytes(),
+    (failed) => {
+      if (failed.length === 0) return [];
+      const noRing = failed.filter((c) => !c.ring).length;
+      const unanswered = failed.filter((c) => c.ring && c.ring.connectedAt === undefined).length;
+      return [`${noRing}× no agent rang`, `${unanswered}× rang, not answered`, `${failed.length - noRing - unanswered}× answered, ended early`].filter((s) => !s.startsWith('0×'));
+    },
+  );
+  return {
+    kind: 'app_queue', steps, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
+    recordingsTotal: countFiles(monitor, APP_QUEUE_RECORDING_PREFIX), agentPhones: result.phones, seconds: (Date.now() - started) / 1000, extra: [],
+  };
+}
+
+function countFiles(dir: string, prefix: string): number {
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.wav')).length;
+}
+
+const ms = (v: number): string => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(1) : Math.round(v)}` : '–');
+const dist = (d: Distribution | undefined): string => (d && d.n > 0 ? `${ms(d.p50)}/${ms(d.p99)}` : '–');
+const pct = (v: number | undefined): string => (v === undefined || !Number.isFinite(v) ? '–' : `${Math.round(v)}%`);
+
+function printSystem(s: SystemFigures): void {
+  out();
+  out(`== ${LABEL[s.kind]} (${s.seconds.toFixed(0)} s) ==`);
+  const cpuNames = [...new Set(s.steps.flatMap((x) => Object.keys(x.cpu?.processes ?? {})))];
+  const head = ['calls/s', 'offered', 'done', 'failed', 'held', 'waiting', 'recorded', 'entry→ring p50/p99', 'invite→ring p50/p99'];
+  if (s.kind === 'ours') head.push('queued→phone p50/p99', 'queued→rang p50/p99');
+  head.push('hangup→caller p50/p99', ...cpuNames.map((n) => `cpu ${n}`), 'cpu box');
+  const rows = s.steps.map((x) => {
+    const row = [String(x.rate), String(x.offered), String(x.completed), String(x.failed), String(x.peakBridged), String(x.peakWaiting), String(x.recorded), dist(x.latencies.entryToRing), dist(x.latencies.inviteToRing)];
+    if (s.kind === 'ours') row.push(dist(x.latencies.queuedToPhone), dist(x.latencies.queuedToRang));
+    row.push(dist(x.latencies.hangupToCaller), ...cpuNames.map((n) => pct(x.cpu?.processes[n])), pct(x.cpu?.machine));
+    return row;
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  out(head.map((h, i) => h.padStart(widths[i] as number)).join('  '));
+  for (const r of rows) out(r.map((c, i) => c.padStart(widths[i] as number)).join('  '));
+  for (const x of s.steps) if (x.notes.length > 0) out(`  ${x.rate} calls/s not completed: ${x.notes.join('; ')}`);
+  if (s.stoppedClimbing) out(`  ${s.stoppedClimbing}`);
+  out(`  highest calls/s with zero failures: ${highestCleanRate(s.steps)} · peak calls held (bridged, sampled 1/s): ${Math.max(0, ...s.steps.map((x) => x.peakBridged))} · recording files: ${s.recordingsTotal} · agent phones: ${s.agentPhones.successful} calls ended cleanly, ${s.agentPhones.failed} failed`);
+  for (const e of s.extra) out(`  ${e}`);
+}
+
+function printBudget(systems: SystemFigures[]): void {
+  const ours = systems.find((s) => s.kind === 'ours');
+  const aq = systems.find((s) => s.kind === 'app_queue');
+  out();
+  out('== budget (ARCHITECTURE.md §7) ==');
+  const line = (ok: boolean | undefined, text: string): void => out(`${ok === undefined ? 'NOT MEASURED' : ok ? 'MET   ' : 'NOT MET'}  ${text}`);
+  if (ours && aq) {
+    const a = highestCleanRate(ours.steps);
+    const b = highestCleanRate(aq.steps);
+    line(a >= b && a > 0, `clean calls/s, ours ≥ app_queue's: ours ${a}, app_queue ${b}`);
+  } else line(undefined, 'clean calls/s, ours ≥ app_queue: both systems must run');
+  if (ours) {
+    const step = ours.steps.find((x) => x.rate === BUDGET.ringAtRate);
+    const d = step?.latencies.queuedToPhone && step.latencies.queuedToPhone.n > 0 ? step.latencies.queuedToPhone : step?.latencies.entryToRing;
+    const which = step?.latencies.queuedToPhone && step.latencies.queuedToPhone.n > 0 ? "server's queue entry (queued_at) → the agent phone's INVITE" : "caller answered (200 OK) → the agent phone's INVITE";
+    if (!step || !d || d.n === 0) line(undefined, `ringing p99 < ${BUDGET.ringP99Ms} ms at ${BUDGET.ringAtRate} calls/s: no ${BUDGET.ringAtRate} calls/s step with rings`);
+    else line(d.p99 < BUDGET.ringP99Ms && step.failed === 0, `ringing p99 < ${BUDGET.ringP99Ms} ms at ${BUDGET.ringAtRate} calls/s (${which}): p99 ${ms(d.p99)} ms, p50 ${ms(d.p50)} ms over ${d.n} calls, ${step.failed} failed`);
+    const clean = ours.steps.filter((x) => x.failed === 0 && x.recorded === x.completed);
+    const best = Math.max(0, ...clean.map((x) => x.peakBridged));
+    line(best >= BUDGET.concurrentRecorded, `≥ ${BUDGET.concurrentRecorded} concurrent recorded calls (peak held in a step with no failure and every call recorded): ${best}`);
+  } else {
+    line(undefined, `ringing p99 < ${BUDGET.ringP99Ms} ms at ${BUDGET.ringAtRate} calls/s`);
+    line(undefined, `≥ ${BUDGET.concurrentRecorded} concurrent recorded calls`);
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  if (SETTINGS.steps.length === 0) throw new Error('BENCH_STEPS names no step');
+  for (const s of SETTINGS.systems) if (s !== 'ours' && s !== 'app_queue') throw new Error(`BENCH_SYSTEMS: unknown system ${s}`);
+  out('voice benchmark: SIPp callers → queue → agent phones ring → answer → recorded bridge');
+  out(machineLine());
+  process.stderr.write(`[bench] bringing up Asterisk instance ${SETTINGS.instance}\n`);
+  const instance = await ensureBenchInstance(SETTINGS.instance);
+  const astPid = asteriskPid(instance);
+  if (astPid === undefined) throw new Error(`instance ${instance.name} has no running Asterisk`);
+  const version = (await cli(instance, 'core show version')).trim().split('\n')[0] ?? '';
+  out(`asterisk: ${version} · instance ${instance.name} (SIP udp ${instance.sipHost}:${instance.sipPort}, RTP ${SETTINGS.rtpStart}-${SETTINGS.rtpEnd}) · SIPp in the same root, on the same cores`);
+  out(`load: steps ${SETTINGS.steps.join(', ')} calls/s × ${SETTINGS.stepSeconds} s each, back to back (a step's calls overlap the next step's start) · ${SETTINGS.agents} agents, ring ${SETTINGS.ringMs} ms, talk ${SETTINGS.holdMs / 1000} s, agent hangs up · caller audio G.711 u-law (rtp_stream), agents echo it (-rtp_echo)`);
+  out('figures per step: held/waiting = peak bridged agent calls / peak callers not bridged (Asterisk channels, sampled each second); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores); * = shared with other users of this machine');
+
+  const work = makeWorkdir(instance.root, `ipcc-voice-bench-${process.pid}`);
+  const systems: SystemFigures[] = [];
+  const agents = agentIds(SETTINGS.agents);
+  try {
+    const seconds = writeCallerAudio(path.join(instance.root, 'usr/share/sip-tester/g711a.pcap'), path.join(work.onHost, 'caller.ulaw'));
+    const audio = `${work.inRoot}/caller.ulaw`;
+    placeScenario(work, 'bench-caller.xml');
+    process.stderr.write(`[bench] caller audio: ${seconds.toFixed(1)} s of speech, looped\n`);
+    const phones = { ip: '127.0.0.1', port: await freeUdpPort('127.0.0.1', 1) };
+    const common = { astPid, phones, audio, agents };
+    for (const kind of SETTINGS.systems) {
+      const figures_ = kind === 'ours' ? await benchOurs(instance, work, common) : await benchAppQueue(instance, work, common);
+      systems.push(figures_);
+      printSystem(figures_);
+    }
+  } finally {
+    await deleteBenchEndpoints(instance, agents.map(endpointOf)).catch(() => undefined);
+    if (SETTINGS.keep) {
+      out(`\nkept: instance ${instance.name} and SIPp logs in ${work.onHost}`);
+    } else {
+      rmSync(work.onHost, { recursive: true, force: true });
+      await destroyAsterisk(instance.name).catch((e: unknown) => process.stderr.write(`[bench] could not destroy instance ${instance.name}: ${String(e)}\n`));
+    }
+  }
+  printBudget(systems);
+  out(`\nrun took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`voice benchmark failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
