@@ -30,6 +30,10 @@ export interface SippOptions {
   service: string;
   /** `-key NAME VALUE` pairs, used in the scenario as `[NAME]`. */
   keys?: Record<string, string>;
+  /** `-set NAME VALUE` pairs: global variables of the scenario (numbers its actions can use). */
+  sets?: Record<string, string>;
+  /** SIPp's media port (`-mp`, the SDP's `[media_port]`); a free one by default. */
+  mediaPort?: number;
   calls?: number;
   /** Calls per second. */
   rate?: number;
@@ -53,11 +57,12 @@ export interface SippResult {
 export async function runSipp(options: SippOptions): Promise<SippResult> {
   const { instance } = options;
   const sipPort = await freeUdpPort(instance.testCallerIp, 1);
-  const mediaPort = await freeUdpPort(instance.testCallerIp, 4);
+  const mediaPort = options.mediaPort ?? (await freeUdpPort(instance.testCallerIp, 4));
   return runSippIn(instance, options.scenario, options.timeoutMs, options.keys, (work, timeoutS) => [
     `${instance.sipHost}:${instance.sipPort}`, '-sf', `${work}/scenario.xml`, '-s', options.service,
     '-i', instance.testCallerIp, '-p', String(sipPort), '-mi', instance.testCallerIp, '-mp', String(mediaPort),
     '-m', String(options.calls ?? 1), '-r', String(options.rate ?? 10), '-timeout', `${timeoutS}s`,
+    ...Object.entries(options.sets ?? {}).flatMap(([k, v]) => ['-set', k, v]),
   ]);
 }
 

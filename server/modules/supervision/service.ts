@@ -48,11 +48,13 @@ export interface SupervisionTiming {
   snoopTimeoutMs: number;
   /** A snoop that ends by itself: how long to wait for the call's end to explain it. */
   snoopLossGraceMs: number;
+  /** How long ending a session waits for its channels to be destroyed. */
+  hangupWaitMs: number;
   /** How long ended sessions stay visible in GET. */
   keepEndedMs: number;
 }
 
-const DEFAULT_TIMING: SupervisionTiming = { ringSeconds: 20, ringGraceMs: 5000, snoopTimeoutMs: 3000, snoopLossGraceMs: 500, keepEndedMs: 15 * 60_000 };
+const DEFAULT_TIMING: SupervisionTiming = { ringSeconds: 20, ringGraceMs: 5000, snoopTimeoutMs: 3000, snoopLossGraceMs: 500, hangupWaitMs: 2000, keepEndedMs: 15 * 60_000 };
 
 /** Every session's channels and bridge are named `sup-<session id>…`, so leftovers can be recognised. */
 const MEDIA_PREFIX = 'sup-';
@@ -87,6 +89,31 @@ export function createSupervisionService(deps: SupervisionDeps) {
   const now = (): number => deps.clock.now();
   const newId = deps.newId ?? ((): string => randomBytes(6).toString('hex'));
   const timers = new Map<string, NodeJS.Timeout>();
+  /**
+   * Our legs and snoops that exist (or are being made) on the media server, and who waits for one
+   * to be gone: ending a session returns once its channels are destroyed, not just asked to hang up.
+   */
+  const alive = new Set<string>();
+  const goneWaiters = new Map<string, () => void>();
+  const channelEnded = (id: string): void => {
+    alive.delete(id);
+    goneWaiters.get(id)?.();
+    goneWaiters.delete(id);
+  };
+  const gone = (id: string, timeoutMs: number): Promise<void> =>
+    alive.has(id)
+      ? new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            goneWaiters.delete(id);
+            log.warn({ channel: id, timeoutMs }, 'the media server did not report a supervision channel gone in time');
+            resolve();
+          }, timeoutMs);
+          goneWaiters.set(id, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        })
+      : Promise.resolve();
 
   const media = (): CallControl => {
     if (!deps.calls) throw supervisionErrors.noTelephony();
@@ -166,12 +193,14 @@ export function createSupervisionService(deps: SupervisionDeps) {
     clearTimer(s.id);
     const cc = deps.calls;
     if (cc) {
+      const channels = [s.legId, ...(s.snoopId ? [s.snoopId] : [])];
+      const ended = channels.map((id) => gone(id, timing.hangupWaitMs));
       const results = await Promise.allSettled([
-        cc.hangup(s.server, s.legId),
-        ...(s.snoopId ? [cc.hangup(s.server, s.snoopId)] : []),
+        ...channels.map((id) => cc.hangup(s.server, id)),
         ...(s.bridgeCreated ? [cc.destroyBridge(s.server, s.bridgeId)] : []),
       ]);
       for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason, sessionId: s.id }, 'could not remove a piece of a supervision session');
+      await Promise.all(ended);
     }
     log.info({ sessionId: s.id, callId: s.callId, reason }, 'supervision ended');
     await audit(actor, 'supervision.stop', s, 'ok', { reason, mode: s.mode });
@@ -198,9 +227,14 @@ export function createSupervisionService(deps: SupervisionDeps) {
         switch (step) {
           case 'create_snoop': {
             const dirs = mediaOf(to).snoop ?? { listen: 'both', speak: 'none' };
-            fresh = `${s.legId}-snoop-${++s.snoopSeq}`;
-            await cc.snoop(s.server, s.agentLeg, { snoopId: fresh, listen: dirs.listen, speak: dirs.speak, timeoutMs: timing.snoopTimeoutMs });
-            s.snoopId = fresh;
+            const id = `${s.legId}-snoop-${++s.snoopSeq}`;
+            fresh = id;
+            alive.add(id);
+            await cc.snoop(s.server, s.agentLeg, { snoopId: id, listen: dirs.listen, speak: dirs.speak, timeoutMs: timing.snoopTimeoutMs }).catch((err: unknown) => {
+              alive.delete(id); // nothing is left of a snoop that failed (the port's promise)
+              throw err;
+            });
+            s.snoopId = id;
             break;
           }
           case 'add_snoop':
@@ -335,9 +369,11 @@ export function createSupervisionService(deps: SupervisionDeps) {
       store.put(s);
       const ringSeconds = req.ringSeconds ?? timing.ringSeconds;
       return lane(id, async () => {
+        alive.add(s.legId);
         try {
           await cc.ringSideLeg(s.server, { legId: s.legId, endpoint: dial, callerId: 'Supervision', timeoutSeconds: ringSeconds });
         } catch (err) {
+          alive.delete(s.legId);
           log.warn({ err, sessionId: id, phone: phoneName(req.phone) }, 'could not ring the supervisor');
           await audit(actor, 'supervision.start', s, 'failed', { mode: req.mode, phone: view(s).phone });
           await finish(s, 'ring_failed');
@@ -404,6 +440,7 @@ export function createSupervisionService(deps: SupervisionDeps) {
         }
         case 'side_leg_ended': {
           const s = store.byMedia(e.legId);
+          channelEnded(e.legId);
           if (!s) return;
           if (s.legId === e.legId) background('leg ended', lane(s.id, () => finish(s, legEndReason(s.state === 'active' || e.answered))));
           else snoopLost(s);
