@@ -107,6 +107,21 @@ export async function configureOurServer(api: Api, o: { agents: readonly string[
   });
 }
 
+/**
+ * Agents that still hold capacity or are not ready once every call has ended (each should be
+ * ready with nothing in hand): a release the server lost keeps an agent out of routing for good.
+ */
+export async function agentsNotFree(api: Api, agents: readonly string[]): Promise<{ holding: string[]; notReady: string[] }> {
+  const holding: string[] = [];
+  const notReady: string[] = [];
+  await mapLimit(agents, 8, async (a) => {
+    const r = await api<{ loadUnits?: number; presence?: { kind?: string } }>('GET', `/v1/agents/${a}/state`);
+    if ((r.body.loadUnits ?? 0) > 0) holding.push(a);
+    if (r.body.presence?.kind !== 'ready') notReady.push(a);
+  });
+  return { holding: holding.sort(), notReady: notReady.sort() };
+}
+
 /** One call as our server recorded it (voice_calls), times in epoch ms. */
 export interface OurCallRow {
   id: string;

@@ -86,37 +86,43 @@ export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<st
 /** What Asterisk holds at one moment. */
 export interface ChannelSample {
   at: number;
-  /** Agent channels that are up and in a bridge: calls being talked (and recorded). */
+  /** Agents' channels that are up: calls being talked (and recorded). */
   bridged: number;
-  /** Caller channels not (yet) bridged with an agent: waiting in the queue. */
+  /** Callers' channels beyond the agents' that are up: callers waiting in the queue. */
   waiting: number;
-  /** Agent channels not up: ringing. */
+  /** Agents' channels not up yet: ringing. */
   ringing: number;
   channels: number;
 }
 
 /**
- * Counts from `core show channels concise` (fields separated by `!`: channel, context, exten,
- * priority, state, application, data, caller id, account code, peer account, AMA flags,
- * duration, bridge id, unique id). Agents' channels are `PJSIP/agent-…`, callers' are those of
- * the callers' endpoint.
+ * Counts from ARI `GET /channels` (every channel of the instance, ours or not): agents' channels
+ * are `PJSIP/agent-…`, callers' those of the callers' endpoint. An agent's channel is up from
+ * its answer on; both systems bridge it with the caller within milliseconds of that.
  */
-export function parseConciseChannels(text: string, at: number, callerEndpoint: string): ChannelSample {
+export function countChannels(channels: readonly { name?: string; state?: string }[], at: number, callerEndpoint: string): ChannelSample {
   let bridged = 0;
   let ringing = 0;
   let callers = 0;
-  let channels = 0;
-  for (const line of text.split('\n')) {
-    const f = line.split('!');
-    if (f.length < 13) continue;
-    channels += 1;
-    const name = f[0] ?? '';
+  for (const c of channels) {
+    const name = c.name ?? '';
     if (name.startsWith('PJSIP/agent-')) {
-      if (f[4] === 'Up' && (f[12] ?? '') !== '') bridged += 1;
-      else if (f[4] !== 'Up') ringing += 1;
+      if (c.state === 'Up') bridged += 1;
+      else ringing += 1;
     } else if (name.startsWith(`PJSIP/${callerEndpoint}-`)) callers += 1;
   }
-  return { at, bridged, ringing, waiting: Math.max(0, callers - bridged), channels };
+  return { at, bridged, ringing, waiting: Math.max(0, callers - bridged), channels: channels.length };
+}
+
+/** ARI on the instance (basic auth), for reads and clean-up. */
+export function ariRequest(instance: AsteriskInstance) {
+  const auth = `Basic ${Buffer.from(`${instance.ariUser}:${instance.ariPassword}`).toString('base64')}`;
+  return async <T>(method: string, path: string): Promise<T> => {
+    const res = await fetch(`${instance.ariUrl}/ari${path}`, { method, headers: { authorization: auth }, signal: AbortSignal.timeout(10_000) });
+    if (!res.ok && res.status !== 404) throw new Error(`ARI ${method} ${path}: ${res.status}`);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  };
 }
 
 /** `asterisk -rx` on the instance, straight through the root (no stack.sh lock per call). */
@@ -127,15 +133,16 @@ export async function cli(instance: AsteriskInstance, command: string, timeoutMs
   return r.stdout;
 }
 
-/** Samples Asterisk's channels about every `intervalMs` until stopped. */
+/** Samples the instance's channels over ARI about every `intervalMs` until stopped. */
 export function startChannelSampler(instance: AsteriskInstance, intervalMs: number, callerEndpoint: string): { samples: ChannelSample[]; stop: () => Promise<void> } {
   const samples: ChannelSample[] = [];
+  const ari = ariRequest(instance);
   let running = true;
   const loop = (async () => {
     while (running) {
       const started = Date.now();
       try {
-        samples.push(parseConciseChannels(await cli(instance, 'core show channels concise', 10_000), started, callerEndpoint));
+        samples.push(countChannels(await ari<{ name?: string; state?: string }[]>('GET', '/channels'), started, callerEndpoint));
       } catch {
         // A missed sample is fine.
       }
@@ -150,4 +157,12 @@ export function startChannelSampler(instance: AsteriskInstance, intervalMs: numb
       await loop;
     },
   };
+}
+
+/** Hangs up every channel still on the instance; returns how many there were. */
+export async function hangUpEverything(instance: AsteriskInstance): Promise<number> {
+  const ari = ariRequest(instance);
+  const left = await ari<{ id: string }[]>('GET', '/channels');
+  await Promise.all(left.map((c) => ari('DELETE', `/channels/${encodeURIComponent(c.id)}`).catch(() => undefined)));
+  return left.length;
 }
