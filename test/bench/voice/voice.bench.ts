@@ -99,6 +99,8 @@ interface StepFigures {
 
 interface SystemFigures {
   kind: SystemKind;
+  /** The machine's 1-minute load average when the system's run began and ended (other users included). */
+  load: [number, number];
   steps: StepFigures[];
   leftChannels: number;
   stoppedClimbing?: string;
@@ -211,8 +213,9 @@ function figures(
     if (r.failed > 0 && r.errors) {
       const kinds = new Map<string, number>();
       for (const line of r.errors.split('\n')) {
-        const m = /:\s*(.*)$/.exec(line);
-        if (!m || !m[1] || line.startsWith('The following')) continue;
+        // "<date>\t<time>\t<epoch>: <what happened>"
+        const m = /\d+\.\d+:\s+(.*)$/.exec(line);
+        if (!m || !m[1]) continue;
         const key = m[1].replace(/'[^']*'/g, "'…'").replace(/\d+/g, 'N').slice(0, 90);
         kinds.set(key, (kinds.get(key) ?? 0) + 1);
       }
@@ -238,6 +241,7 @@ function figures(
 
 async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[] }): Promise<SystemFigures> {
   const started = Date.now();
+  const loadBefore = os.loadavg()[0] ?? NaN;
   let server: OurServer | undefined;
   try {
     process.stderr.write('[bench] our server: starting the process, pushing endpoints, configuring over HTTP\n');
@@ -287,7 +291,7 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { as
       extra.push(`server log kept in ${file}`);
     }
     return {
-      kind: 'ours', steps, leftChannels: result.leftChannels, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
+      kind: 'ours', load: [loadBefore, os.loadavg()[0] ?? NaN], steps, leftChannels: result.leftChannels, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
       recordingsTotal: countFiles(spool, ''), agentPhones: result.phones, seconds: (Date.now() - started) / 1000, extra,
     };
   } catch (e) {
@@ -301,6 +305,7 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { as
 
 async function benchAppQueue(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[] }): Promise<SystemFigures> {
   const started = Date.now();
+  const loadBefore = os.loadavg()[0] ?? NaN;
   process.stderr.write('[bench] app_queue: pushing endpoints, loading the queue and dialplan\n');
   const endpoints = common.agents.map(endpointOf);
   await pushAgentEndpoints(instance, endpoints, common.phones);
@@ -321,7 +326,7 @@ async function benchAppQueue(instance: AsteriskInstance, work: Workdir, common: 
     },
   );
   return {
-    kind: 'app_queue', steps, leftChannels: result.leftChannels, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
+    kind: 'app_queue', load: [loadBefore, os.loadavg()[0] ?? NaN], steps, leftChannels: result.leftChannels, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
     recordingsTotal: countFiles(monitor, APP_QUEUE_RECORDING_PREFIX), agentPhones: result.phones, seconds: (Date.now() - started) / 1000, extra: [],
   };
 }
@@ -337,7 +342,7 @@ const pct = (v: number | undefined): string => (v === undefined || !Number.isFin
 
 function printSystem(s: SystemFigures): void {
   out();
-  out(`== ${LABEL[s.kind]} (${s.seconds.toFixed(0)} s) ==`);
+  out(`== ${LABEL[s.kind]} (${s.seconds.toFixed(0)} s; machine load average ${s.load[0].toFixed(1)} at its start, ${s.load[1].toFixed(1)} at its end) ==`);
   const cpuNames = [...new Set(s.steps.flatMap((x) => Object.keys(x.cpu?.processes ?? {})))];
   const head = ['calls/s', 'offered', 'done', 'failed', 'held', 'waiting', 'recorded', 'entry→ring p50/p99', 'invite→ring p50/p99'];
   if (s.kind === 'ours') head.push('queued→phone p50/p99', 'queued→rang p50/p99');
