@@ -391,10 +391,10 @@ function createSideLegs(
   client: (server: string) => AriClient,
   emit: (e: CallEvent) => Promise<void>,
 ): Pick<CallControl, 'ringSideLeg' | 'snoop'> {
-  const side = new Map<string, { answered: boolean; inStasis: boolean; entered?: (() => void) | undefined }>();
+  const side = new Map<string, { answered: boolean; inStasis: boolean; snoop: boolean; entered?: (() => void) | undefined }>();
   telephony.on('StasisStart', (e) => {
     if (e.args?.[0] !== SIDE_ARG) return;
-    const leg = side.get(e.channel.id) ?? { answered: e.channel.state === 'Up', inStasis: false };
+    const leg = side.get(e.channel.id) ?? { answered: e.channel.state === 'Up', inStasis: false, snoop: false };
     leg.inStasis = true;
     side.set(e.channel.id, leg);
     leg.entered?.();
@@ -406,12 +406,16 @@ function createSideLegs(
     leg.answered = true;
     await emit({ type: 'side_leg_answered', server: c.name, legId: e.channel.id });
   });
-  telephony.on('ChannelDestroyed', async (e, c) => {
-    const leg = side.get(e.channel.id);
+  const ended = async (server: string, id: string, cause: number): Promise<void> => {
+    const leg = side.get(id);
     if (!leg) return;
-    side.delete(e.channel.id);
-    await emit({ type: 'side_leg_ended', server: c.name, legId: e.channel.id, answered: leg.answered, cause: e.cause ?? 0 });
-  });
+    side.delete(id);
+    await emit({ type: 'side_leg_ended', server, legId: id, answered: leg.answered, cause });
+  };
+  telephony.on('ChannelDestroyed', (e, c) => ended(c.name, e.channel.id, e.cause ?? 0));
+  // Asterisk does not report a snoop channel's destruction to the application (measured on 22.10:
+  // StasisEnd only), and a snoop never leaves the application but by ending.
+  telephony.on('StasisEnd', (e, c) => (side.get(e.channel.id)?.snoop ? ended(c.name, e.channel.id, 0) : undefined));
   /** Channels must be in our application before they can be dialled or bridged. */
   const inStasisWithin = (id: string, ms: number): Promise<void> => {
     const leg = side.get(id);
@@ -436,7 +440,7 @@ function createSideLegs(
   return {
     async ringSideLeg(server, o) {
       const c = client(server);
-      side.set(o.legId, { answered: false, inStasis: false });
+      side.set(o.legId, { answered: false, inStasis: false, snoop: false });
       try {
         await c.channels.create({ endpoint: o.endpoint, app: c.app, appArgs: SIDE_ARG, channelId: o.legId, callerId: o.callerId });
         await inStasisWithin(o.legId, 3000);
@@ -448,7 +452,7 @@ function createSideLegs(
     },
     async snoop(server, channelId, o) {
       const c = client(server);
-      side.set(o.snoopId, { answered: true, inStasis: false });
+      side.set(o.snoopId, { answered: true, inStasis: false, snoop: true });
       try {
         await c.request('POST', `/channels/${encodeURIComponent(channelId)}/snoop`, {
           query: { spy: o.listen, whisper: o.speak, app: c.app, appArgs: SIDE_ARG, snoopId: o.snoopId },
