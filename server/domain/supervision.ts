@@ -77,6 +77,7 @@ export type SupervisionEndReason =
   | 'ring_failed' // the phone could not be rung at all
   | 'supervisor_hung_up'
   | 'call_ended' // the supervised call ended
+  | 'agent_left' // the supervised agent left a call that goes on (a transfer)
   | 'media_failed' // the snoop or a bridge could not be set up
   | 'lost' // the supervisor's leg vanished while we were away from the media server
   | 'shutdown'; // this server process stopped

@@ -45,7 +45,7 @@ function setup(opts: { snapshot?: ServerSnapshot } = {}) {
     clock: systemClock,
     log: createSilentLogger(),
     tenantId: 1,
-    timing: { ringGraceMs: 50, snoopLossGraceMs: 20, hangupWaitMs: 50 },
+    timing: { ringGraceMs: 50, lossGraceMs: 20, hangupWaitMs: 50 },
     newId: () => `s${++n}`,
   });
   const answer = async (legId: string) => {
@@ -113,6 +113,16 @@ t.test('given an active session when its snoop ends by itself then it ends as me
   service.onCallEvent({ type: 'side_leg_ended', server: 'fake', legId: 'sup-s2-snoop-1', answered: true, cause: 0 });
   await eventually(async () => service.list('c1').items[1]?.state === 'ended', 2000, 5);
   t.equal(service.list('c1').items[1]?.endReason, 'call_ended');
+});
+
+t.test('given an active session when the agent leaves a call that goes on (a transfer) then the session ends as agent_left', async (t) => {
+  const { service, live, answer } = setup();
+  await service.start('c1', { mode: 'barge', phone: { kind: 'agent', agentId: 'boss' } }, actor);
+  await answer('sup-s1');
+  service.onCallEvent({ type: 'leg_ended', server: 'fake', legId: 'agent-leg-1', tag: 'o1', answered: true, cause: 16 });
+  live.set('c1', { ...call, agentId: 'a2', agentLeg: 'agent-leg-2' });
+  await eventually(async () => service.list('c1').items[0]?.state === 'ended', 2000, 5);
+  t.equal(service.list('c1').items[0]?.endReason, 'agent_left');
 });
 
 t.test('given sessions and leftovers on a media server when it (re)connects then vanished sessions end as lost and leftovers of ours are removed, nothing else', async (t) => {

@@ -48,7 +48,7 @@ export const session = {
     endedAt: nullableTime,
     endReason: {
       type: ['string', 'null'],
-      enum: ['stopped', 'no_answer', 'ring_failed', 'supervisor_hung_up', 'call_ended', 'media_failed', 'lost', 'shutdown', null],
+      enum: ['stopped', 'no_answer', 'ring_failed', 'supervisor_hung_up', 'call_ended', 'agent_left', 'media_failed', 'lost', 'shutdown', null],
     },
   },
 } as const;

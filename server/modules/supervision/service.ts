@@ -46,15 +46,15 @@ export interface SupervisionTiming {
   ringGraceMs: number;
   /** How long a snoop may take to be ready. */
   snoopTimeoutMs: number;
-  /** A snoop that ends by itself: how long to wait for the call's end to explain it. */
-  snoopLossGraceMs: number;
+  /** A snoop or agent leg that ends by itself: how long to let the voice service catch up before judging why. */
+  lossGraceMs: number;
   /** How long ending a session waits for its channels to be destroyed. */
   hangupWaitMs: number;
   /** How long ended sessions stay visible in GET. */
   keepEndedMs: number;
 }
 
-const DEFAULT_TIMING: SupervisionTiming = { ringSeconds: 20, ringGraceMs: 5000, snoopTimeoutMs: 3000, snoopLossGraceMs: 500, hangupWaitMs: 2000, keepEndedMs: 15 * 60_000 };
+const DEFAULT_TIMING: SupervisionTiming = { ringSeconds: 20, ringGraceMs: 5000, snoopTimeoutMs: 3000, lossGraceMs: 500, hangupWaitMs: 2000, keepEndedMs: 15 * 60_000 };
 
 /** Every session's channels and bridge are named `sup-<session id>…`, so leftovers can be recognised. */
 const MEDIA_PREFIX = 'sup-';
@@ -291,13 +291,24 @@ export function createSupervisionService(deps: SupervisionDeps) {
     deps.events.publish('supervision.connected', { tenantId: deps.tenantId, sessionId: s.id, callId: s.callId, mode: s.mode });
   }
 
-  /** A snoop that ended without us: the agent's leg went (the call ends) or someone removed it. */
-  function snoopLost(s: SupervisionSession): void {
-    setTimer(s.id, timing.snoopLossGraceMs, () => {
-      background('snoop lost', lane(s.id, async () => {
+  /**
+   * The snoop or the agent's leg ended without us. Once the voice service has caught up (a short
+   * grace): the call is gone → `call_ended`; the call goes on without this agent (a transfer) →
+   * `agent_left`; the call and its agent are still there → a lost snoop is `media_failed` (someone
+   * removed it), a lost agent leg is the call ending (`call_ended`).
+   */
+  const losses = new Map<string, 'snoop' | 'agent_leg'>();
+  function lost(s: SupervisionSession, seen: 'snoop' | 'agent_leg'): void {
+    // The agent's leg going takes its snoop with it: the leg explains both.
+    const what = losses.get(s.id) === 'agent_leg' ? 'agent_leg' : seen;
+    losses.set(s.id, what);
+    setTimer(s.id, timing.lossGraceMs, () => {
+      losses.delete(s.id);
+      background(`${what} lost`, lane(s.id, async () => {
         const call = deps.liveCall(s.callId);
-        const stillThere = call?.state === 'connected' && call.agentLeg === s.agentLeg;
-        await finish(s, stillThere ? 'media_failed' : 'call_ended');
+        if (!call || call.state === 'ended') return finish(s, 'call_ended');
+        if (call.state !== 'connected' || call.agentLeg !== s.agentLeg) return finish(s, 'agent_left');
+        return finish(s, what === 'snoop' ? 'media_failed' : 'call_ended');
       }));
     });
   }
@@ -443,11 +454,11 @@ export function createSupervisionService(deps: SupervisionDeps) {
           channelEnded(e.legId);
           if (!s) return;
           if (s.legId === e.legId) background('leg ended', lane(s.id, () => finish(s, legEndReason(s.state === 'active' || e.answered))));
-          else snoopLost(s);
+          else lost(s, 'snoop');
           return;
         }
         case 'leg_ended':
-          for (const s of store.open()) if (s.agentLeg === e.legId) background('agent left', lane(s.id, () => finish(s, 'call_ended')));
+          for (const s of store.open()) if (s.agentLeg === e.legId) lost(s, 'agent_leg');
           return;
         case 'call_ended':
           endAllOfCall(e.callId, 'call_ended');
