@@ -25,9 +25,13 @@ const AGENT_HZ = 1400;
 const AGENT_BAND: [number, number] = [1300, 1500];
 const SUPERVISOR_HZ = 2600;
 const SUPERVISOR_BAND: [number, number] = [2500, 2700];
-/** Band RMS (of full scale) above which a party heard a source, and below which it did not. */
+/**
+ * Band RMS (of full scale) above which a party heard a source, and below which it did not. A tone
+ * heard measures ~0.13 and the customer's speech 0.03–0.05; a band with nothing of its source in
+ * it stays at the speech's own floor there, ~0.002.
+ */
 const HEARD = 0.01;
-const SILENT = 0.004;
+const SILENT = 0.008;
 const TONE_AMPLITUDE = 6000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
