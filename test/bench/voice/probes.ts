@@ -54,6 +54,27 @@ export function pidsByName(comm: string): number[] {
   return out;
 }
 
+/**
+ * CPU seconds of this process's SIPp children (the load generators and the agents' phones):
+ * those still running (read from /proc) plus those already reaped (this process's cutime and
+ * cstime, which only grow).
+ */
+export function loadGeneratorCpuSeconds(): number {
+  const self = readFileSync('/proc/self/stat', 'utf8');
+  const own = self.slice(self.lastIndexOf(')') + 2).split(' ');
+  let total = (Number(own[13]) + Number(own[14])) / ticksPerSecond();
+  for (const pid of pidsByName('sipp')) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === process.pid) total += (Number(f[11]) + Number(f[12])) / ticksPerSecond();
+    } catch {
+      // Gone meanwhile (then counted as reaped next time).
+    }
+  }
+  return total;
+}
+
 /** A CPU reading of named processes plus the machine, at one moment. */
 export interface CpuReading {
   at: number;
@@ -61,17 +82,19 @@ export interface CpuReading {
   machine: { busy: number; total: number };
 }
 
-export function readCpu(pids: Record<string, readonly number[]>): CpuReading {
+/** Reads the named processes (by pid) and the named counters, plus the machine. */
+export function readCpu(pids: Record<string, readonly number[]>, counters: Record<string, () => number> = {}): CpuReading {
   const processes: Record<string, number | undefined> = {};
   for (const [name, list] of Object.entries(pids)) {
     const values = list.map(processCpuSeconds).filter((x): x is number => x !== undefined);
     processes[name] = values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
   }
+  for (const [name, read] of Object.entries(counters)) processes[name] = read();
   return { at: Date.now(), processes, machine: machineCpuSeconds() };
 }
 
 /** CPU between two readings, in percent of one core (200 % is both cores of a 2-core box). */
-export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<string, number | undefined>; machine: number } {
+export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<string, number | undefined>; machine: number; others: number } {
   const seconds = (b.at - a.at) / 1000;
   const processes: Record<string, number | undefined> = {};
   for (const name of Object.keys(b.processes)) {
@@ -80,7 +103,9 @@ export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<st
     processes[name] = x === undefined || y === undefined || seconds <= 0 ? undefined : (100 * (y - x)) / seconds;
   }
   const busy = b.machine.busy - a.machine.busy;
-  return { processes, machine: seconds > 0 ? (100 * busy) / seconds : NaN };
+  const machine = seconds > 0 ? (100 * busy) / seconds : NaN;
+  const known = Object.values(processes).reduce<number>((sum, v) => sum + (v ?? 0), 0);
+  return { processes, machine, others: Math.max(0, machine - known) };
 }
 
 /** What Asterisk holds at one moment. */

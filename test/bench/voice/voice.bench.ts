@@ -39,7 +39,7 @@ import { APP_QUEUE_RECORDING_PREFIX, installAppQueue } from './app-queue.js';
 import { writeCallerAudio } from './caller-audio.js';
 import { agentIds, CALLER_ENDPOINT, deleteBenchEndpoints, endpointOf, pushAgentEndpoints, pushCallerEndpoint } from './bench-endpoints.js';
 import { agentsNotFree, configureOurServer, readOurCalls, startOurServer, type OurServer } from './our-server.js';
-import { cli, cpuBetween, hangUpEverything, pidsByName, readCpu, startChannelSampler, type ChannelSample, type CpuReading } from './probes.js';
+import { cli, cpuBetween, hangUpEverything, loadGeneratorCpuSeconds, pidsByName, readCpu, startChannelSampler, type ChannelSample, type CpuReading } from './probes.js';
 import { makeWorkdir, placeScenario, runCallerStep, sleep, startAgentPhones, type CallerStepResult, type Workdir } from './sipp-load.js';
 import { asteriskPid, destroyAsterisk, readInstance, run, STACK_SCRIPT, type AsteriskInstance } from '../../helpers/asterisk.js';
 import { freeUdpPort } from '../../helpers/sipp.js';
@@ -93,7 +93,7 @@ interface StepFigures {
   peakRinging: number;
   recorded: number;
   latencies: StepLatencies;
-  cpu: { processes: Record<string, number | undefined>; machine: number } | undefined;
+  cpu: { processes: Record<string, number | undefined>; machine: number; others: number } | undefined;
   notes: string[];
 }
 
@@ -134,6 +134,15 @@ function fileSize(file: string): number {
   }
 }
 
+/** CPU of the load generators (SIPp) and of the benchmark process itself. */
+const cpuCounters = {
+  sipp: loadGeneratorCpuSeconds,
+  bench: () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  },
+};
+
 /** A recording holds the talk when it has at least (talk time − 1 s) of 8 kHz 16-bit audio. */
 const minRecordingBytes = (): number => 44 + 16_000 * Math.max(0, SETTINGS.holdMs / 1000 - 1);
 
@@ -163,7 +172,7 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
           break;
         }
       }
-      readings.push(readCpu(o.pids));
+      readings.push(readCpu(o.pids, cpuCounters));
       const rate = SETTINGS.steps[k] as number;
       process.stderr.write(`[bench] ${LABEL[kind]}: step ${k + 1}/${SETTINGS.steps.length}, ${rate} calls/s for ${SETTINGS.stepSeconds} s\n`);
       running.push(runCallerStep({
@@ -173,7 +182,7 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
       }));
     }
     await sleep(Math.max(0, t0 + running.length * D - Date.now()));
-    readings.push(readCpu(o.pids));
+    readings.push(readCpu(o.pids, cpuCounters));
     const results = await Promise.all(running);
     // Recordings are closed when the bridges end; give the media server a moment.
     await sleep(1500);
@@ -346,11 +355,11 @@ function printSystem(s: SystemFigures): void {
   const cpuNames = [...new Set(s.steps.flatMap((x) => Object.keys(x.cpu?.processes ?? {})))];
   const head = ['calls/s', 'offered', 'done', 'failed', 'held', 'waiting', 'recorded', 'entry→ring p50/p99', 'invite→ring p50/p99'];
   if (s.kind === 'ours') head.push('queued→phone p50/p99', 'queued→rang p50/p99');
-  head.push('hangup→caller p50/p99', ...cpuNames.map((n) => `cpu ${n}`), 'cpu box');
+  head.push('hangup→caller p50/p99', ...cpuNames.map((n) => `cpu ${n}`), 'cpu others', 'cpu box');
   const rows = s.steps.map((x) => {
     const row = [String(x.rate), String(x.offered), String(x.completed), String(x.failed), String(x.peakBridged), String(x.peakWaiting), String(x.recorded), dist(x.latencies.entryToRing), dist(x.latencies.inviteToRing)];
     if (s.kind === 'ours') row.push(dist(x.latencies.queuedToPhone), dist(x.latencies.queuedToRang));
-    row.push(dist(x.latencies.hangupToCaller), ...cpuNames.map((n) => pct(x.cpu?.processes[n])), pct(x.cpu?.machine));
+    row.push(dist(x.latencies.hangupToCaller), ...cpuNames.map((n) => pct(x.cpu?.processes[n])), pct(x.cpu?.others), pct(x.cpu?.machine));
     return row;
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -406,7 +415,7 @@ async function main(): Promise<void> {
   const version = (await cli(instance, 'core show version')).trim().split('\n')[0] ?? '';
   out(`asterisk: ${version} · instance ${instance.name} (SIP udp ${instance.sipHost}:${instance.sipPort}, RTP ${SETTINGS.rtpStart}-${SETTINGS.rtpEnd}) · SIPp in the same root, on the same cores`);
   out(`load: steps ${SETTINGS.steps.join(', ')} calls/s × ${SETTINGS.stepSeconds} s each, back to back (a step's calls overlap the next step's start) · ${SETTINGS.agents} agents, ring ${SETTINGS.ringMs} ms, talk ${SETTINGS.holdMs / 1000} s, agent hangs up · caller audio G.711 u-law (rtp_stream), agents echo it (-rtp_echo)`);
-  out('figures per step: held = peak agent channels up (talking, bridged, recorded), waiting = peak callers beyond them (ARI channel list, sampled each second); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores); * = shared with other users of this machine');
+  out('figures per step: held = peak agent channels up (talking, bridged, recorded), waiting = peak callers beyond them (ARI channel list, sampled each second); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores): the server process, Asterisk, the shared* Redis and MariaDB, SIPp (callers and agents), this benchmark, everything else on the machine (other users), and the whole machine');
 
   const work = makeWorkdir(instance.root, `ipcc-voice-bench-${process.pid}`);
   const systems: SystemFigures[] = [];
