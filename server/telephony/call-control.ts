@@ -342,7 +342,11 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     destroyBridge: (server, bridgeId) => client(server).bridges.destroy(bridgeId).catch(ignoreNotFound),
     async ringLeg(server, o) {
       const c = client(server);
-      const channel = await c.channels.create({ endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, originator: o.originatorCallId, callerId: o.callerId });
+      const channel = await c.channels.create({
+        endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, originator: o.originatorCallId, callerId: o.callerId,
+        // A transfer pressed on a PJSIP phone (SIP REFER) comes to us as an event instead of being carried out by Asterisk.
+        ...(o.endpoint.startsWith('PJSIP/') ? { variables: { 'PJSIP_TRANSFER_HANDLING()': 'ari-only' } } : {}),
+      });
       const leg = legs.get(channel.id) ?? { tag: o.tag, answered: false, inStasis: false };
       legs.set(channel.id, leg);
       // `create` answers before the channel has entered our application; Asterisk refuses to

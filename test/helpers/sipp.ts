@@ -170,6 +170,8 @@ export interface SippUasOptions {
   calls?: number;
   /** SIPp's default pause (`-d`), for scenarios with a bare `<pause/>` (how long the agent talks). */
   pauseMs?: number;
+  /** Answer INFO, NOTIFY, OPTIONS and UPDATE with 200 by itself (`-aa`). */
+  autoAnswer?: boolean;
   timeoutMs: number;
 }
 
@@ -178,7 +180,7 @@ export async function runSippUas(options: SippUasOptions): Promise<SippResult> {
   const mediaPort = await freeUdpPort(options.ip, 4);
   return runSippIn(options.instance, options.scenario, options.timeoutMs, options.keys, (work, timeoutS) => [
     '-sf', `${work}/scenario.xml`, '-i', options.ip, '-p', String(options.port), '-mi', options.ip, '-mp', String(mediaPort),
-    '-m', String(options.calls ?? 1), '-timeout', `${timeoutS}s`, ...(options.pauseMs !== undefined ? ['-d', String(options.pauseMs)] : []),
+    '-m', String(options.calls ?? 1), '-timeout', `${timeoutS}s`, ...(options.pauseMs !== undefined ? ['-d', String(options.pauseMs)] : []), ...(options.autoAnswer ? ['-aa'] : []),
   ]);
 }
 
