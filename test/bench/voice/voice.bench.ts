@@ -146,6 +146,22 @@ const cpuCounters = {
 /** A recording holds the talk when it has at least (talk time − 1 s) of 8 kHz 16-bit audio. */
 const minRecordingBytes = (): number => 44 + 16_000 * Math.max(0, SETTINGS.holdMs / 1000 - 1);
 
+/**
+ * Waits until Asterisk is quiet before the load starts (under 10 % of a core over 2 s, at most
+ * 60 s): configuring 400 agents leaves it busy for a while, which would land on the first step.
+ */
+async function settle(pid: number | undefined): Promise<string> {
+  if (pid === undefined) return 'no pid';
+  const started = Date.now();
+  for (;;) {
+    const a = readCpu({ asterisk: [pid] });
+    await sleep(2000);
+    const busy = cpuBetween(a, readCpu({ asterisk: [pid] })).processes.asterisk ?? 0;
+    const waited = (Date.now() - started) / 1000;
+    if (busy < 10 || waited > 60) return `${busy.toFixed(0)}% of a core after ${waited.toFixed(0)} s`;
+  }
+}
+
 async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: {
   service: string;
   app: string;
@@ -155,6 +171,8 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
   prefixDigit: string;
 }): Promise<{ results: CallerStepResult[]; windows: { start: number; end: number; cpu?: ReturnType<typeof cpuBetween> }[]; samples: ChannelSample[]; phones: { successful: number; failed: number }; agentLog: string; leftChannels: number; stopped?: string }> {
   const phones = await startAgentPhones({ instance, work, tag: kind, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: SETTINGS.holdMs });
+  const settled = await settle(o.pids.asterisk?.[0]);
+  process.stderr.write(`[bench] ${LABEL[kind]}: Asterisk settled (${settled})\n`);
   const sampler = startChannelSampler(instance, 1000, CALLER_ENDPOINT);
   const D = SETTINGS.stepSeconds * 1000;
   const t0 = Date.now() + 500;
