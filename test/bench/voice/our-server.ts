@@ -1,19 +1,17 @@
 /**
- * Our server as the benchmark runs it: a real process (server/main.ts) on its own database and
- * Redis prefix, driving the benchmark's Asterisk instance, configured only through its HTTP API
+ * Our server as the benchmark runs it: a real process (server/main.ts of a snapshot of the last
+ * commit, see source-snapshot.ts) on its own database and Redis prefix, driving the benchmark's Asterisk instance, configured only through its HTTP API
  * (a skill, a queue, the agents ready, an entry point). The agents' phones are pushed into
  * Asterisk by the benchmark (bench-endpoints.ts), not through SIP logins.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { createSilentLogger } from '../../../server/infra/logger.js';
-import { migrate } from '../../../server/infra/migrate.js';
 import { dropDatabase, ensureDatabase } from '../../../server/infra/mysql.js';
 import { hashPassword } from '../../../server/infra/passwords.js';
-import { MIGRATIONS_DIR } from '../../../server/infra/plugins/resources.js';
 import { MYSQL_BASE, REDIS_URL, deleteKeys, eventually, uniqueId } from '../../helpers/app.js';
 import type { AsteriskInstance } from '../../helpers/asterisk.js';
-import { client, startServer, type ServerProcess } from '../../helpers/server-process.js';
+import { client, freePort } from '../../helpers/server-process.js';
 import { mapLimit, TENANT_ID } from './bench-endpoints.js';
 
 export const QUEUE_ID = 'bench';
@@ -30,27 +28,52 @@ export interface OurServer {
   close(): Promise<void>;
 }
 
+/** A server process: its pid, URL and log. */
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `server/main.ts` of the source tree `cwd` and waits until /healthz answers. */
+async function spawnServer(cwd: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env, IPCC_HTTP_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: string[] = [];
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
+  const log = (): string => chunks.join('');
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => (await fetch(`${url}/healthz`)).ok, timeoutMs, 100).catch((e: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`server did not start: ${String(e)}\n${log().slice(-3000)}`);
+  });
+  return { child, url, log, exited };
+}
+
 /**
- * Starts the server process against the instance and waits until it routes (router lease held)
- * and has reconciled agent endpoints once: the reconcile at start-up removes agent endpoints
- * without a SIP login, so the benchmark pushes its endpoints only after it.
+ * Starts the server process of the source tree `sourceDir` against the instance, on a fresh
+ * database it migrates itself, and waits until it is ready and has reconciled agent endpoints
+ * once: that reconcile removes agent endpoints without a SIP login, so the benchmark pushes its
+ * endpoints only after it.
  */
-export async function startOurServer(instance: AsteriskInstance, o: { logLevel: string }): Promise<OurServer> {
+export async function startOurServer(instance: AsteriskInstance, o: { sourceDir: string; logLevel: string }): Promise<OurServer> {
   const id = uniqueId('vb');
   const dbUrl = `${MYSQL_BASE}/ipcc_${id}`;
   const prefix = `ipcc-bench:${id}:`;
   const appName = `bench-${id}`;
   await ensureDatabase(dbUrl);
-  await migrate({ url: dbUrl, dir: MIGRATIONS_DIR, logger: createSilentLogger() });
-  const password = randomBytes(12).toString('base64url');
-  const conn = await mysql.createConnection(dbUrl);
-  await conn.query("INSERT INTO users (tenant_id, username, password_hash, roles) VALUES (?, 'bench', ?, 'admin')", [TENANT_ID, await hashPassword(password)]);
-  await conn.end();
   const servers = `${instance.name}=${instance.ariUrl.replace('://', `://${encodeURIComponent(instance.ariUser)}:${encodeURIComponent(instance.ariPassword)}@`)}`;
   let proc: ServerProcess;
   try {
-    proc = await startServer({
-      IPCC_MYSQL_URL: dbUrl, IPCC_REDIS_URL: REDIS_URL, IPCC_REDIS_PREFIX: prefix,
+    proc = await spawnServer(o.sourceDir, {
+      IPCC_MYSQL_URL: dbUrl, IPCC_REDIS_URL: REDIS_URL, IPCC_REDIS_PREFIX: prefix, IPCC_MIGRATE_ON_START: 'true',
       IPCC_AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'), IPCC_LOG_LEVEL: o.logLevel,
       IPCC_ASTERISK_SERVERS: servers, IPCC_ARI_APP: appName, IPCC_AUTH_TOKEN_TTL: '3600',
     });
@@ -66,13 +89,14 @@ export async function startOurServer(instance: AsteriskInstance, o: { logLevel: 
     await dropDatabase(dbUrl).catch(() => undefined);
   };
   try {
+    const password = randomBytes(12).toString('base64url');
+    const conn = await mysql.createConnection(dbUrl);
+    await conn.query("INSERT INTO users (tenant_id, username, password_hash, roles) VALUES (?, 'bench', ?, 'admin')", [TENANT_ID, await hashPassword(password)]);
+    await conn.end();
     const login = await client(() => proc.url)<{ token: string }>('POST', '/v1/auth/login', { username: 'bench', password });
     if (login.status !== 200) throw new Error(`login failed: ${login.status}`);
     const api = client(() => proc.url, login.body.token);
-    await eventually(async () => {
-      const r = await api<{ status?: string }>('GET', '/readyz');
-      return r.status === 200;
-    }, 20_000, 200);
+    await eventually(async () => (await api('GET', '/readyz')).status === 200, 20_000, 200);
     await eventually(async () => proc.log().includes('agent endpoints reconciled'), 20_000, 100);
     return { proc, pid: proc.child.pid as number, api, appName, dbUrl, close };
   } catch (e) {

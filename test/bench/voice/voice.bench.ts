@@ -40,6 +40,7 @@ import { writeCallerAudio } from './caller-audio.js';
 import { agentIds, CALLER_ENDPOINT, deleteBenchEndpoints, endpointOf, pushAgentEndpoints, pushCallerEndpoint } from './bench-endpoints.js';
 import { agentsNotFree, configureOurServer, readOurCalls, startOurServer, type OurServer } from './our-server.js';
 import { cli, cpuBetween, hangUpEverything, loadGeneratorCpuSeconds, pidsByName, readCpu, startChannelSampler, type ChannelSample, type CpuReading } from './probes.js';
+import { snapshotHead, type SourceSnapshot } from './source-snapshot.js';
 import { makeWorkdir, placeScenario, runCallerStep, sleep, startAgentPhones, type CallerStepResult, type Workdir } from './sipp-load.js';
 import { asteriskPid, destroyAsterisk, readInstance, run, STACK_SCRIPT, type AsteriskInstance } from '../../helpers/asterisk.js';
 import { freeUdpPort } from '../../helpers/sipp.js';
@@ -266,13 +267,13 @@ function figures(
   });
 }
 
-async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[] }): Promise<SystemFigures> {
+async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[]; source: SourceSnapshot }): Promise<SystemFigures> {
   const started = Date.now();
   const loadBefore = os.loadavg()[0] ?? NaN;
   let server: OurServer | undefined;
   try {
     process.stderr.write('[bench] our server: starting the process, pushing endpoints, configuring over HTTP\n');
-    server = await startOurServer(instance, { logLevel: 'info' });
+    server = await startOurServer(instance, { sourceDir: common.source.dir, logLevel: 'info' });
     await pushAgentEndpoints(instance, common.agents.map(endpointOf), common.phones);
     await pushCallerEndpoint(instance);
     await configureOurServer(server.api, { agents: common.agents, entry: OUR_ENTRY, offerTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
@@ -436,6 +437,8 @@ async function main(): Promise<void> {
   out('figures per step: held = peak agent channels up (talking, bridged, recorded), waiting = peak callers beyond them (ARI channel list, sampled each second); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores): the server process, Asterisk, the shared* Redis and MariaDB, SIPp (callers and agents), this benchmark, everything else on the machine (other users), and the whole machine');
 
   const work = makeWorkdir(instance.root, `ipcc-voice-bench-${process.pid}`);
+  const source = await snapshotHead();
+  out(`server under test: commit ${source.commit.slice(0, 12)} "${source.subject.slice(0, 100)}" (a snapshot of HEAD; uncommitted work is not in it), run as its own process`);
   const systems: SystemFigures[] = [];
   const agents = agentIds(SETTINGS.agents);
   try {
@@ -444,13 +447,14 @@ async function main(): Promise<void> {
     placeScenario(work, 'bench-caller.xml');
     process.stderr.write(`[bench] caller audio: ${seconds.toFixed(1)} s of speech, looped\n`);
     const phones = { ip: '127.0.0.1', port: await freeUdpPort('127.0.0.1', 1) };
-    const common = { astPid, phones, audio, agents };
+    const common = { astPid, phones, audio, agents, source };
     for (const kind of SETTINGS.systems) {
       const figures_ = kind === 'ours' ? await benchOurs(instance, work, common) : await benchAppQueue(instance, work, common);
       systems.push(figures_);
       printSystem(figures_);
     }
   } finally {
+    source.remove();
     await deleteBenchEndpoints(instance, agents.map(endpointOf)).catch(() => undefined);
     if (SETTINGS.keep) {
       out(`\nkept: instance ${instance.name} and SIPp logs in ${work.onHost}`);
