@@ -6,6 +6,7 @@ import type { Log } from '../../infra/logger.js';
 import type { CallControl, CallEvent } from '../../telephony/index.js';
 import type { IvrContext, TerminalAction } from '../../../ivr/index.js';
 import type { AcdService } from '../acd/service.js';
+import type { QueueVoiceRules } from '../routing/service.js';
 import { voiceErrors } from './errors.js';
 import type { EntryPoint, LiveCallRecord, LiveCallStore, PartyLeg, TransferTarget, VoiceStore } from './store.js';
 import './events.js';
@@ -94,6 +95,17 @@ export interface VoiceDeps {
   externalRingSeconds?: number;
   /** How long a transfer to an agent waits for that agent before any agent of the queue may take it. */
   agentTransferWaitSeconds?: number;
+  /** A queue's rules for waiting callers (announcements, callback key, max wait, closed). */
+  voiceRules?(queueId: string): Promise<QueueVoiceRules | undefined>;
+  /** The queue's estimated wait for a new voice task, ms (p50), or undefined when unknown. */
+  estimateWaitMs?(queueId: string, priority: number): Promise<number | undefined>;
+  /** Runs `callbackDue(id)` after `delayMs`, surviving restarts (a delayed job). */
+  scheduleCallback?(callbackId: string, delayMs: number): Promise<void>;
+  /** Dial attempts of a callback (default 3) and the pause between them (default 120 s). */
+  callbackAttempts?: number;
+  callbackRetrySeconds?: number;
+  /** Upper bound of a playback we wait for before going on (a lost event must not strand a call). */
+  playbackWaitMs?: number;
 }
 
 const agentOfOffer = (offerId: string): string => offerId.slice(offerId.lastIndexOf('@') + 1);
@@ -177,6 +189,86 @@ export function createVoiceService(deps: VoiceDeps) {
   }
   /** Write-through: every change of a live call reaches Redis before the next step of that call. */
   const persist = (call: LiveCall): Promise<void> => deps.liveStore.save(call as LiveCallRecord);
+  /** The customer's channel: the arriving channel, or the one dialled for a callback. */
+  const chan = (call: LiveCall): string => call.customerLeg ?? call.callId;
+  const rulesOf = async (queueId: string): Promise<QueueVoiceRules> => (queueId && deps.voiceRules ? ((await deps.voiceRules(queueId).catch(() => undefined)) ?? {}) : {});
+
+  // Waits for media events (a playback's end, a recording's end), each with a time limit.
+  const playbackWaiters = new Map<string, () => void>();
+  const recordingWaiters = new Map<string, (r: { ok: boolean; durationSeconds: number | undefined }) => void>();
+  async function playAndWait(call: LiveCall, media: readonly string[], limitMs = deps.playbackWaitMs ?? 20_000): Promise<void> {
+    call.legSeq += 1;
+    const playbackId = `pb-${call.callId}-${call.legSeq}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        playbackWaiters.delete(playbackId);
+        resolve();
+      }, limitMs);
+      timer.unref();
+      playbackWaiters.set(playbackId, () => {
+        clearTimeout(timer);
+        playbackWaiters.delete(playbackId);
+        resolve();
+      });
+    });
+    try {
+      await cc().play(call.server, chan(call), media, { playbackId });
+    } catch (err) {
+      playbackWaiters.get(playbackId)?.();
+      log.warn({ err, callId: call.callId }, 'could not play to the caller');
+    }
+    await done;
+  }
+
+  // Position and estimated-wait announcements for waiting callers, one timer per call.
+  const announceTimers = new Map<string, NodeJS.Timeout>();
+  function stopAnnouncing(callId: string): void {
+    const t = announceTimers.get(callId);
+    if (t) clearInterval(t);
+    announceTimers.delete(callId);
+  }
+  async function armAnnouncements(call: LiveCall): Promise<void> {
+    stopAnnouncing(call.callId);
+    const rules = await rulesOf(call.queueId);
+    if (!rules.announceEverySeconds || call.callback) return;
+    const timer = setInterval(() => {
+      void serial(call.callId, () => announce(call)).catch((err: unknown) => log.warn({ err, callId: call.callId }, 'announcement failed'));
+    }, rules.announceEverySeconds * 1000);
+    timer.unref();
+    announceTimers.set(call.callId, timer);
+  }
+  /** The caller's place among this queue's waiting calls (higher priority first, then who waited longer). */
+  function positionOf(call: LiveCall): number {
+    const key = (c: LiveCall) => [-(c.priority ?? 0), c.waitingSince ?? c.arrivedAt] as const;
+    const mine = key(call);
+    let ahead = 0;
+    for (const c of live.values()) {
+      if (c === call || c.queueId !== call.queueId || c.state !== 'queued') continue;
+      const k = key(c);
+      if (k[0] < mine[0] || (k[0] === mine[0] && k[1] < mine[1])) ahead++;
+    }
+    return ahead + 1;
+  }
+  /** What a waiting caller hears: the place, the estimated wait, and the callback offer. */
+  async function announcementMedia(call: LiveCall): Promise<string[]> {
+    const rules = await rulesOf(call.queueId);
+    const position = positionOf(call);
+    const media = position === 1 ? ['sound:queue-youarenext'] : ['sound:queue-thereare', `number:${position - 1}`, 'sound:queue-callswaiting'];
+    const waitMs = await deps.estimateWaitMs?.(call.queueId, call.priority ?? 0).catch(() => undefined);
+    if (waitMs !== undefined && waitMs > 0) {
+      const minutes = Math.max(1, Math.round(waitMs / 60_000));
+      media.push('sound:queue-holdtime', `number:${minutes}`, minutes === 1 ? 'sound:queue-minute' : 'sound:queue-minutes');
+    }
+    if (rules.callbackKey && deps.externalEndpoint?.(call.callerNumber || '0')) media.push('sound:vm-press', `digits:${rules.callbackKey}`, 'sound:vm-tocallback');
+    return media;
+  }
+  async function announce(call: LiveCall): Promise<void> {
+    if (call.state !== 'queued' || call.callback) return;
+    const media = await announcementMedia(call);
+    deps.events.publish('voice.announced', { tenantId: deps.tenantId, callId: call.callId, queueId: call.queueId, position: positionOf(call) });
+    await cc().play(call.server, chan(call), media).catch((err: unknown) => log.warn({ err, callId: call.callId }, 'could not announce'));
+  }
+
   const callOf = (taskOrCall: string): LiveCall | undefined => {
     const id = byTask.get(taskOrCall) ?? taskOrCall;
     return live.get(id);
@@ -203,7 +295,7 @@ export function createVoiceService(deps: VoiceDeps) {
     if (call.agentLeg) safe('hang up agent', cc().hangup(call.server, call.agentLeg));
     for (const p of call.others) safe('hang up party', cc().hangup(call.server, p.legId));
     if (call.consult?.legId) safe('hang up consultation', cc().hangup(call.server, call.consult.legId));
-    safe('hang up caller', cc().hangup(call.server, call.callId));
+    safe('hang up caller', cc().hangup(call.server, chan(call)));
     if (call.bridgeId) safe('destroy bridge', cc().destroyBridge(call.server, call.bridgeId));
     if (call.agentId && call.agentTaskId) safe('release agent', deps.acd.releaseTask(call.agentId, call.agentTaskId));
     for (const p of call.others) if (p.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId));
@@ -275,7 +367,7 @@ export function createVoiceService(deps: VoiceDeps) {
     await persist(call);
     const hold = `hold-${q.queueId}`;
     await cc().ensureHoldingBridge(call.server, hold);
-    await cc().addToBridge(call.server, hold, [call.callId]);
+    await cc().addToBridge(call.server, hold, [chan(call)]);
     await deps.store.callQueued(deps.tenantId, call.callId, q.queueId, call.ivr ?? null, now());
     await deps.store.interactionQueued(deps.tenantId, call.interactionId, q.queueId, call.ivr ?? null);
     await deps.acd.enqueueTask({
@@ -428,9 +520,9 @@ export function createVoiceService(deps: VoiceDeps) {
     delete call.legs[offerId];
     byOffer.delete(offerId);
     await persist(call);
-    await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [call.callId]);
+    await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [chan(call)]);
     const bridge = await ensureCallBridge(call, agentId);
-    await cc().addToBridge(call.server, bridge, [call.callId, legId]);
+    await cc().addToBridge(call.server, bridge, [chan(call), legId]);
     safe('take phone transfers', cc().takeTransfers(call.server, legId));
     await deps.store.callConnected(deps.tenantId, call.callId, agentId, call.recording ?? null, at);
     await deps.store.interactionAnswered(deps.tenantId, call.interactionId, agentId, at);
@@ -451,8 +543,8 @@ export function createVoiceService(deps: VoiceDeps) {
     if (call.holdSince !== undefined) return;
     call.holdSince = now();
     await persist(call);
-    if (call.bridgeId) await cc().removeFromBridge(call.server, call.bridgeId, [call.callId]);
-    await cc().holdMusic(call.server, call.callId, true);
+    if (call.bridgeId) await cc().removeFromBridge(call.server, call.bridgeId, [chan(call)]);
+    await cc().holdMusic(call.server, chan(call), true);
     deps.events.publish('voice.call_held', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, held: true });
   }
 
@@ -461,8 +553,8 @@ export function createVoiceService(deps: VoiceDeps) {
     call.holdMs += now() - call.holdSince;
     call.holdSince = undefined;
     await persist(call);
-    await cc().holdMusic(call.server, call.callId, false);
-    if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [call.callId]);
+    await cc().holdMusic(call.server, chan(call), false);
+    if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [chan(call)]);
     deps.events.publish('voice.call_held', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, held: false });
   }
 
@@ -527,7 +619,7 @@ export function createVoiceService(deps: VoiceDeps) {
         return enterQueue(call, { queueId: call.queueId, preferredAgentId: target.agentId, preferForSeconds: deps.agentTransferWaitSeconds ?? 30, ...(call.ivr ? { context: call.ivr } : {}) });
       case 'number': {
         // The customer hears music until the outside party answers (or the call returns to the queue).
-        await cc().holdMusic(call.server, call.callId, true);
+        await cc().holdMusic(call.server, chan(call), true);
         call.pendingExternal = { number: target.number, legId: await ringExternal(call, target.number, call.callId) };
         await persist(call);
         return;
@@ -541,7 +633,7 @@ export function createVoiceService(deps: VoiceDeps) {
     call.holdMs += now() - call.holdSince;
     call.holdSince = undefined;
     await persist(call);
-    await cc().holdMusic(call.server, call.callId, false);
+    await cc().holdMusic(call.server, chan(call), false);
   }
 
   /** Consultation: the customer waits on hold while the agent talks to the target. */
@@ -665,8 +757,8 @@ export function createVoiceService(deps: VoiceDeps) {
         call.state = 'connected';
         call.connectedAt = now();
         await persist(call);
-        await cc().holdMusic(call.server, call.callId, false);
-        if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [call.callId, e.legId]);
+        await cc().holdMusic(call.server, chan(call), false);
+        if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [chan(call), e.legId]);
         return;
       }
       return;
@@ -700,7 +792,7 @@ export function createVoiceService(deps: VoiceDeps) {
       // The outside number did not answer: the customer goes back to the queue, keeping the place it had.
       call.pendingExternal = undefined;
       await persist(call);
-      await cc().holdMusic(call.server, call.callId, false);
+      await cc().holdMusic(call.server, chan(call), false);
       return enterQueue(call, { queueId: call.queueId, waitingSince: call.arrivedAt, ...(call.ivr ? { context: call.ivr } : {}) });
     }
     if (call.consult?.legId === e.legId) {
