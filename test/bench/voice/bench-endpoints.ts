@@ -10,28 +10,14 @@
  * thread handling the call; the host name does not resolve here and the machine's resolver
  * times out under bursts, which stalls SIP for seconds (see the benchmark's report).
  */
-import { agentEndpointId } from '../../../server/domain/sip-endpoint.js';
 import type { AsteriskInstance } from '../../helpers/asterisk.js';
+import { mapLimit } from './bench-util.js';
 
 /** The default tenant of a fresh database. */
 export const TENANT_ID = 1;
 export const CALLER_ENDPOINT = 'bench-caller';
 
 export const agentIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `a${String(i + 1).padStart(4, '0')}`);
-export const endpointOf = (agentId: string): string => agentEndpointId(TENANT_ID, agentId);
-
-/** Runs `fn` over `items`, `limit` at a time. */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next;
-      next += 1;
-      await fn(items[i] as T, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 function ari(instance: AsteriskInstance) {
   const auth = `Basic ${Buffer.from(`${instance.ariUser}:${instance.ariPassword}`).toString('base64')}`;

@@ -7,59 +7,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { dropDatabase, ensureDatabase } from '../../../server/infra/mysql.js';
-import { hashPassword } from '../../../server/infra/passwords.js';
-import { MYSQL_BASE, REDIS_URL, deleteKeys, eventually, uniqueId } from '../../helpers/app.js';
 import type { AsteriskInstance } from '../../helpers/asterisk.js';
-import { client, freePort } from '../../helpers/server-process.js';
-import { mapLimit, TENANT_ID } from './bench-endpoints.js';
+import { TENANT_ID } from './bench-endpoints.js';
+import { createDatabase, deleteKeys, dropDatabase, eventually, freeTcpPort, httpClient, mapLimit, MYSQL_BASE, REDIS_URL, runWithInput, uniqueId, type Api } from './bench-util.js';
 
 export const QUEUE_ID = 'bench';
 
-export type Api = ReturnType<typeof client>;
-
 export interface OurServer {
-  proc: ServerProcess;
+  child: ChildProcess;
   pid: number;
   api: Api;
   appName: string;
   dbUrl: string;
+  log: () => string;
   /** Stops the process and deletes its database and keys. */
   close(): Promise<void>;
 }
 
-/** A server process: its pid, URL and log. */
-export interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  log: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `server/main.ts` of the source tree `cwd` and waits until /healthz answers. */
-async function spawnServer(cwd: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', ...env, IPCC_HTTP_PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const chunks: string[] = [];
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
-  const log = (): string => chunks.join('');
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(async () => (await fetch(`${url}/healthz`)).ok, timeoutMs, 100).catch((e: unknown) => {
-    child.kill('SIGKILL');
-    throw new Error(`server did not start: ${String(e)}\n${log().slice(-3000)}`);
-  });
-  return { child, url, log, exited };
-}
-
 /**
- * Starts the server process of the source tree `sourceDir` against the instance, on a fresh
- * database it migrates itself, and waits until it is ready and has reconciled agent endpoints
+ * Starts server/main.ts of the source tree `sourceDir` against the instance, on a fresh database
+ * it migrates itself and its own Redis prefix; creates an admin with the `ipcc admin create`
+ * command of the same tree; waits until the server is ready and has reconciled agent endpoints
  * once: that reconcile removes agent endpoints without a SIP login, so the benchmark pushes its
  * endpoints only after it.
  */
@@ -68,37 +36,41 @@ export async function startOurServer(instance: AsteriskInstance, o: { sourceDir:
   const dbUrl = `${MYSQL_BASE}/ipcc_${id}`;
   const prefix = `ipcc-bench:${id}:`;
   const appName = `bench-${id}`;
-  await ensureDatabase(dbUrl);
+  const port = await freeTcpPort();
   const servers = `${instance.name}=${instance.ariUrl.replace('://', `://${encodeURIComponent(instance.ariUser)}:${encodeURIComponent(instance.ariPassword)}@`)}`;
-  let proc: ServerProcess;
-  try {
-    proc = await spawnServer(o.sourceDir, {
-      IPCC_MYSQL_URL: dbUrl, IPCC_REDIS_URL: REDIS_URL, IPCC_REDIS_PREFIX: prefix, IPCC_MIGRATE_ON_START: 'true',
-      IPCC_AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'), IPCC_LOG_LEVEL: o.logLevel,
-      IPCC_ASTERISK_SERVERS: servers, IPCC_ARI_APP: appName, IPCC_AUTH_TOKEN_TTL: '3600',
-    });
-  } catch (e) {
-    await dropDatabase(dbUrl).catch(() => undefined);
-    throw e;
-  }
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '', IPCC_MYSQL_URL: dbUrl, IPCC_REDIS_URL: REDIS_URL, IPCC_REDIS_PREFIX: prefix, IPCC_MIGRATE_ON_START: 'true',
+    IPCC_AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'), IPCC_LOG_LEVEL: o.logLevel, IPCC_HTTP_PORT: String(port),
+    IPCC_ASTERISK_SERVERS: servers, IPCC_ARI_APP: appName, IPCC_AUTH_TOKEN_TTL: '3600',
+  };
+  await createDatabase(dbUrl);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: o.sourceDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const chunks: string[] = [];
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
+  const log = (): string => chunks.join('');
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const close = async (): Promise<void> => {
-    proc.child.kill('SIGTERM');
-    const done = await Promise.race([proc.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
-    if (!done) proc.child.kill('SIGKILL');
+    child.kill('SIGTERM');
+    const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
+    if (!done) child.kill('SIGKILL');
     await deleteKeys(prefix).catch(() => undefined);
     await dropDatabase(dbUrl).catch(() => undefined);
   };
+  const url = `http://127.0.0.1:${port}`;
   try {
+    await eventually(async () => (await fetch(`${url}/healthz`)).ok, 60_000).catch((e: unknown) => {
+      throw new Error(`the server did not start: ${String(e)}\n${log().slice(-3000)}`);
+    });
     const password = randomBytes(12).toString('base64url');
-    const conn = await mysql.createConnection(dbUrl);
-    await conn.query("INSERT INTO users (tenant_id, username, password_hash, roles) VALUES (?, 'bench', ?, 'admin')", [TENANT_ID, await hashPassword(password)]);
-    await conn.end();
-    const login = await client(() => proc.url)<{ token: string }>('POST', '/v1/auth/login', { username: 'bench', password });
+    const created = await runWithInput(process.execPath, ['bin/ipcc.js', 'admin', 'create', '--username', 'bench'], { cwd: o.sourceDir, env, input: `${password}\n`, timeoutMs: 60_000 });
+    if (created.code !== 0) throw new Error(`ipcc admin create failed (${created.code}): ${created.output.slice(-500)}`);
+    const login = await httpClient(url)<{ token: string }>('POST', '/v1/auth/login', { username: 'bench', password });
     if (login.status !== 200) throw new Error(`login failed: ${login.status}`);
-    const api = client(() => proc.url, login.body.token);
+    const api = httpClient(url, login.body.token);
     await eventually(async () => (await api('GET', '/readyz')).status === 200, 20_000, 200);
-    await eventually(async () => proc.log().includes('agent endpoints reconciled'), 20_000, 100);
-    return { proc, pid: proc.child.pid as number, api, appName, dbUrl, close };
+    await eventually(async () => log().includes('agent endpoints reconciled'), 20_000);
+    return { child, pid: child.pid as number, api, appName, dbUrl, log, close };
   } catch (e) {
     await close();
     throw e;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runInRoot, type AsteriskInstance } from '../../helpers/asterisk.js';
 import { freeUdpPort, parseSippStats, waitUdpListening } from '../../helpers/sipp.js';
+import { sleep } from './bench-util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const BENCH_SCENARIO_DIR = path.join(here, 'scenarios');
@@ -189,6 +190,3 @@ function sendControl(port: number, command: string): Promise<void> {
   });
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

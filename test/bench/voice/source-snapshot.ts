@@ -33,3 +33,10 @@ export async function snapshotHead(): Promise<SourceSnapshot> {
   symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   return { dir, commit, subject: line.slice(41), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** How the server under test names an agent's PJSIP endpoint (`agentEndpointId` of its tree). */
+export async function loadEndpointNaming(dir: string): Promise<(tenantId: number, agentId: string) => string> {
+  const mod = (await import(path.join(dir, 'server/domain/sip-endpoint.ts'))) as { agentEndpointId?: unknown };
+  if (typeof mod.agentEndpointId !== 'function') throw new Error('server/domain/sip-endpoint.ts of the snapshot has no agentEndpointId');
+  return mod.agentEndpointId as (tenantId: number, agentId: string) => string;
+}

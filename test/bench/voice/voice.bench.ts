@@ -37,11 +37,12 @@ import {
 } from './analysis.js';
 import { APP_QUEUE_RECORDING_PREFIX, installAppQueue } from './app-queue.js';
 import { writeCallerAudio } from './caller-audio.js';
-import { agentIds, CALLER_ENDPOINT, deleteBenchEndpoints, endpointOf, pushAgentEndpoints, pushCallerEndpoint } from './bench-endpoints.js';
+import { agentIds, CALLER_ENDPOINT, deleteBenchEndpoints, pushAgentEndpoints, pushCallerEndpoint, TENANT_ID } from './bench-endpoints.js';
+import { sleep } from './bench-util.js';
 import { agentsNotFree, configureOurServer, readOurCalls, startOurServer, type OurServer } from './our-server.js';
 import { cli, cpuBetween, hangUpEverything, loadGeneratorCpuSeconds, pidsByName, readCpu, startChannelSampler, type ChannelSample, type CpuReading } from './probes.js';
-import { snapshotHead, type SourceSnapshot } from './source-snapshot.js';
-import { makeWorkdir, placeScenario, runCallerStep, sleep, startAgentPhones, type CallerStepResult, type Workdir } from './sipp-load.js';
+import { loadEndpointNaming, snapshotHead, type SourceSnapshot } from './source-snapshot.js';
+import { makeWorkdir, placeScenario, runCallerStep, startAgentPhones, type CallerStepResult, type Workdir } from './sipp-load.js';
 import { asteriskPid, destroyAsterisk, readInstance, run, STACK_SCRIPT, type AsteriskInstance } from '../../helpers/asterisk.js';
 import { freeUdpPort } from '../../helpers/sipp.js';
 
@@ -109,6 +110,17 @@ interface SystemFigures {
   agentPhones: { successful: number; failed: number };
   seconds: number;
   extra: string[];
+}
+
+/** What both systems' runs share. */
+interface Common {
+  astPid: number;
+  phones: { ip: string; port: number };
+  audio: string;
+  agents: string[];
+  source: SourceSnapshot;
+  /** The agent's PJSIP endpoint, named as the server under test names it. */
+  endpointOf: (agentId: string) => string;
 }
 
 async function ensureBenchInstance(name: string): Promise<AsteriskInstance> {
@@ -267,14 +279,14 @@ function figures(
   });
 }
 
-async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[]; source: SourceSnapshot }): Promise<SystemFigures> {
+async function benchOurs(instance: AsteriskInstance, work: Workdir, common: Common): Promise<SystemFigures> {
   const started = Date.now();
   const loadBefore = os.loadavg()[0] ?? NaN;
   let server: OurServer | undefined;
   try {
     process.stderr.write('[bench] our server: starting the process, pushing endpoints, configuring over HTTP\n');
     server = await startOurServer(instance, { sourceDir: common.source.dir, logLevel: 'info' });
-    await pushAgentEndpoints(instance, common.agents.map(endpointOf), common.phones);
+    await pushAgentEndpoints(instance, common.agents.map(common.endpointOf), common.phones);
     await pushCallerEndpoint(instance);
     await configureOurServer(server.api, { agents: common.agents, entry: OUR_ENTRY, offerTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
     const pids = { server: [server.pid], asterisk: [common.astPid], 'redis*': pidsByName('redis-server'), 'mariadb*': pidsByName('mariadbd') };
@@ -287,7 +299,7 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { as
     const spool = path.join(instance.instanceDir, 'spool/recording');
     const steps = figures(
       result,
-      (callers, rings) => joinThroughServer(callers, rings, byCaller, endpointOf, SETTINGS.holdMs),
+      (callers, rings) => joinThroughServer(callers, rings, byCaller, common.endpointOf, SETTINGS.holdMs),
       (c) => c.server?.recording != null && fileSize(path.join(spool, `${c.server.recording}.wav`)) >= minRecordingBytes(),
       (failed) => {
         if (failed.length === 0) return [];
@@ -299,7 +311,7 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { as
         return [...why.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${n}× ${k}`);
       },
     );
-    const log = server.proc.log();
+    const log = server.log();
     const reconciles = log.split('agent endpoints reconciled').length - 1;
     const warnings = log.split('\n').filter((l) => /"level":(40|50|60)/.test(l));
     const extra = [
@@ -323,7 +335,7 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { as
       recordingsTotal: countFiles(spool, ''), agentPhones: result.phones, seconds: (Date.now() - started) / 1000, extra,
     };
   } catch (e) {
-    const errors = (server?.proc.log() ?? '').split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-5);
+    const errors = (server?.log() ?? '').split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-5);
     if (errors.length > 0) process.stderr.write(`[bench] our server's last errors:\n${errors.join('\n')}\n`);
     throw e;
   } finally {
@@ -331,11 +343,11 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: { as
   }
 }
 
-async function benchAppQueue(instance: AsteriskInstance, work: Workdir, common: { astPid: number; phones: { ip: string; port: number }; audio: string; agents: string[] }): Promise<SystemFigures> {
+async function benchAppQueue(instance: AsteriskInstance, work: Workdir, common: Common): Promise<SystemFigures> {
   const started = Date.now();
   const loadBefore = os.loadavg()[0] ?? NaN;
   process.stderr.write('[bench] app_queue: pushing endpoints, loading the queue and dialplan\n');
-  const endpoints = common.agents.map(endpointOf);
+  const endpoints = common.agents.map(common.endpointOf);
   await pushAgentEndpoints(instance, endpoints, common.phones);
   await pushCallerEndpoint(instance);
   await installAppQueue(instance, { number: APP_QUEUE_NUMBER, endpoints, ringTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
@@ -441,13 +453,17 @@ async function main(): Promise<void> {
   out(`server under test: commit ${source.commit.slice(0, 12)} "${source.subject.slice(0, 100)}" (a snapshot of HEAD; uncommitted work is not in it), run as its own process`);
   const systems: SystemFigures[] = [];
   const agents = agentIds(SETTINGS.agents);
+  let endpointsToDelete: string[] = [];
   try {
     const seconds = writeCallerAudio(path.join(instance.root, 'usr/share/sip-tester/g711a.pcap'), path.join(work.onHost, 'caller.ulaw'));
     const audio = `${work.inRoot}/caller.ulaw`;
     placeScenario(work, 'bench-caller.xml');
     process.stderr.write(`[bench] caller audio: ${seconds.toFixed(1)} s of speech, looped\n`);
     const phones = { ip: '127.0.0.1', port: await freeUdpPort('127.0.0.1', 1) };
-    const common = { astPid, phones, audio, agents, source };
+    const naming = await loadEndpointNaming(source.dir);
+    const endpointOf = (agentId: string): string => naming(TENANT_ID, agentId);
+    endpointsToDelete = agents.map(endpointOf);
+    const common: Common = { astPid, phones, audio, agents, source, endpointOf };
     for (const kind of SETTINGS.systems) {
       const figures_ = kind === 'ours' ? await benchOurs(instance, work, common) : await benchAppQueue(instance, work, common);
       systems.push(figures_);
@@ -455,7 +471,7 @@ async function main(): Promise<void> {
     }
   } finally {
     source.remove();
-    await deleteBenchEndpoints(instance, agents.map(endpointOf)).catch(() => undefined);
+    await deleteBenchEndpoints(instance, endpointsToDelete).catch(() => undefined);
     if (SETTINGS.keep) {
       out(`\nkept: instance ${instance.name} and SIPp logs in ${work.onHost}`);
     } else {
