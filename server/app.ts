@@ -250,6 +250,18 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     externalEndpoint: (number) => (config.voice.outboundDial ? config.voice.outboundDial.replaceAll('{number}', number) : undefined),
     externalRingSeconds: config.voice.outboundRingSeconds,
     agentTransferWaitSeconds: config.voice.agentTransferWaitSeconds,
+    voiceRules: (queueId) => routing.voiceRules(app.tenantId, queueId),
+    estimateWaitMs: async (queueId, priority) => {
+      const e = await acd.estimateWait(queueId, 'voice', priority);
+      return e.basis === 'none' ? undefined : e.p50;
+    },
+    scheduleCallback: (callbackId, attempt, delayMs) => app.jobs.enqueue('voice.callback_due', { tenantId: app.tenantId, callbackId }, { dedupeKey: `${callbackId}.${attempt}`, delayMs }),
+    callbackAttempts: config.voice.callbackAttempts,
+    callbackRetrySeconds: config.voice.callbackRetrySeconds,
+    defaultServer: () => config.asterisk.servers[0]?.name,
+  });
+  app.jobs.register('voice.callback_due', async (payload) => {
+    if (payload.tenantId === app.tenantId) await voice.callbackDue(payload.callbackId);
   });
   const ivrExecutor = createIvrService({
     store: createIvrStore(app.mysql),

@@ -12,6 +12,8 @@ export interface JobPayloads {
    * or asked for by an admin); idempotent. Scheduled runs carry no run id and use the job's.
    */
   'recording.retention': { tenantId: number; trigger: 'schedule' | 'manual'; runId?: string; requestedBy?: string };
+  /** A callback's next dial attempt is due (delayed by IPCC_CALLBACK_RETRY_SECONDS); idempotent. */
+  'voice.callback_due': { tenantId: number; callbackId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -19,6 +21,7 @@ export type JobName = keyof JobPayloads;
 export const JOB_QUEUES = {
   'api-key.touch': 'maintenance',
   'recording.retention': 'maintenance',
+  'voice.callback_due': 'voice',
 } as const satisfies Record<JobName, string>;
 
 export type JobQueueName = (typeof JOB_QUEUES)[JobName];

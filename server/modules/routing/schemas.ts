@@ -91,6 +91,18 @@ export const queueBody = {
       items: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
       description: 'Disposition codes agents choose from at the end of a task; empty: any code',
     },
+    voice: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'What callers of this queue hear and may do while they wait.',
+      properties: {
+        announceEverySeconds: { type: 'integer', minimum: 10, maximum: 3600, description: 'Tell each waiting caller their place and the estimated wait this often (absent: never)' },
+        callbackKey: { type: 'string', pattern: '^[0-9*#]$', description: 'A waiting caller who presses this key is called back and keeps the place in the queue (needs IPCC_OUTBOUND_DIAL); announced with the position' },
+        onMaxWait: { type: 'string', enum: ['message', 'voicemail'], description: 'After maxWaitSeconds without overflowQueueId: a message and hang-up (default), or a voicemail into the queue\'s mailbox' },
+        maxWaitSound: { type: 'string', pattern: '^[A-Za-z0-9_/.-]{1,128}$', description: 'Sound played before hanging up at max wait (default please-try-call-later)' },
+        closedSound: { type: 'string', pattern: '^[A-Za-z0-9_/.-]{1,128}$', description: 'Sound played to callers when the queue is closed (default please-try-call-later)' },
+      },
+    },
     recording: {
       type: 'object',
       required: ['mode'],

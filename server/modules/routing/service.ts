@@ -30,6 +30,16 @@ export interface QueueDoc {
   wrapUpSeconds?: number;
   dispositions?: string[];
   recording?: RecordingPolicy;
+  voice?: QueueVoiceRules;
+}
+
+/** What callers of a queue hear and may do while they wait. */
+export interface QueueVoiceRules {
+  announceEverySeconds?: number;
+  callbackKey?: string;
+  onMaxWait?: 'message' | 'voicemail';
+  maxWaitSound?: string;
+  closedSound?: string;
 }
 export interface AgentDoc {
   name: string;
@@ -187,6 +197,12 @@ export function createRoutingService(deps: RoutingDeps) {
       if (!q) return undefined;
       const doc = q.doc as unknown as QueueDoc;
       return { wrapUpMs: (doc.wrapUpSeconds ?? 0) * 1000, dispositions: doc.dispositions ?? [] };
+    },
+
+    /** A queue's rules for waiting callers (announcements, callback key, max wait, closed); undefined: no such queue. */
+    async voiceRules(tenantId: number, queueId: string): Promise<QueueVoiceRules | undefined> {
+      const q = await store.get('queue', tenantId, queueId);
+      return q ? ((q.doc as unknown as QueueDoc).voice ?? {}) : undefined;
     },
 
     /** A queue's recording policy as configured (undefined: no such queue, or none set). */

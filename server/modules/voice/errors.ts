@@ -16,5 +16,9 @@ export const voiceErrors = {
   unknownTarget: (kind: string, id: string) => new AppError('invalid', 'unknown_reference', `The target ${kind} "${id}" does not exist.`, { details: { field: 'body.target', kind, id } }),
   transferToSelf: (agentId: string) => new AppError('invalid', 'transfer_to_self', `Agent "${agentId}" cannot transfer a call to itself.`, { details: { agentId } }),
   interactionNotFound: (id: string) => new AppError('not_found', 'interaction_not_found', `No interaction "${id}".`, { details: { id } }),
+  callbackNotFound: (id: string) => new AppError('not_found', 'callback_not_found', `No callback "${id}".`, { details: { id } }),
+  callbackNotPending: (id: string) => new AppError('conflict', 'callback_not_pending', `Callback "${id}" is not waiting (it is being dialled or is over).`, { details: { id } }),
+  callbackPending: (number: string, id: string) => new AppError('conflict', 'callback_pending', 'This number already has a callback waiting; its place is kept.', { details: { callbackId: id } }),
+  voicemailNotFound: (id: string) => new AppError('not_found', 'voicemail_not_found', `No voicemail "${id}".`, { details: { id } }),
   callNotFound: (id: string) => new AppError('not_found', 'call_not_found', `No call "${id}".`, { details: { id } }),
 };

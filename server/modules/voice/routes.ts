@@ -65,6 +65,42 @@ export async function voiceRoutes(app: FastifyInstance, opts: VoiceRouteOptions)
       return service.consult(request.params.id, targetOf(request.body), actor(request));
     },
   );
+  app.post<{ Body: { queueId: string; number: string; interactionId?: string; priority?: number } }>(
+    '/v1/callbacks',
+    { config: { roles: ['admin', 'supervisor', 'integration'] }, schema: { tags: ['callbacks'], summary: 'Ask for a callback: it waits in the queue like a caller; at its turn an agent is reserved, then the number dialled', security, body: s.callbackBody, response: { 201: s.anyObject, 400: err, 401: err, 403: err, 409: err, 503: err } } },
+    async (request, reply) => reply.status(201).send(await service.scheduleCallbackFor(request.body, actor(request))),
+  );
+  app.get<{ Querystring: { state?: string; limit: number } }>(
+    '/v1/callbacks',
+    { config: { roles: ['admin', 'supervisor', 'integration'] }, schema: { tags: ['callbacks'], summary: 'Callbacks, newest first', security, querystring: s.listQuery, response: { 200: s.anyObject, 400: err, 401: err, 403: err } } },
+    async (request) => service.listCallbacks(request.query.state, request.query.limit),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/callbacks/:id',
+    { config: { roles: ['admin', 'supervisor', 'integration'] }, schema: { tags: ['callbacks'], summary: 'One callback: its state, its attempts and how each ended', security, params: s.callbackParams, response: { 200: s.anyObject, 401: err, 403: err, 404: err } } },
+    async (request) => service.getCallback(request.params.id),
+  );
+  app.delete<{ Params: { id: string } }>(
+    '/v1/callbacks/:id',
+    { config: { roles: ['admin', 'supervisor', 'integration'] }, schema: { tags: ['callbacks'], summary: 'Cancel a waiting callback', security, params: s.callbackParams, response: { 204: { type: 'null' }, 401: err, 403: err, 404: err, 409: err } } },
+    async (request, reply) => {
+      await service.cancelCallback(request.params.id, actor(request));
+      return reply.status(204).send();
+    },
+  );
+  app.get<{ Querystring: { mailbox?: string; limit: number } }>(
+    '/v1/voicemails',
+    { config: { roles: ['admin', 'supervisor', 'agent', 'qa'] }, schema: { tags: ['voicemail'], summary: 'Voicemails, newest first, with what the IVR collected', security, querystring: s.listQuery, response: { 200: s.anyObject, 400: err, 401: err, 403: err } } },
+    async (request) => service.listVoicemails(request.query.mailbox, request.query.limit),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/v1/voicemails/:id/audio',
+    { config: { roles: ['admin', 'supervisor', 'agent', 'qa'] }, schema: { tags: ['voicemail'], summary: "A voicemail's audio (audio/wav); every access is audited", security, params: s.callbackParams, response: { 401: err, 403: err, 404: err } } },
+    async (request, reply) => {
+      const file = await service.voicemailAudio(request.params.id, actor(request));
+      return reply.header('content-type', file.contentType).header('cache-control', 'private, no-store').send(file.body);
+    },
+  );
   app.get<{ Params: { id: string } }>(
     '/v1/interactions/:id',
     { config: { roles: ['admin', 'supervisor', 'qa'] }, schema: { tags: ['voice'], summary: 'One interaction: its calls, time in queues, talk, hold, transfers and outcome', security, params: s.interactionParams, response: { 200: s.anyObject, 401: err, 403: err, 404: err } } },

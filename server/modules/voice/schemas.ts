@@ -42,3 +42,21 @@ export const callView = {
     onHold: { type: 'boolean' }, muted: { type: 'boolean' }, transfers: { type: 'integer' },
   },
 } as const;
+
+export const callbackBody = {
+  type: 'object',
+  required: ['queueId', 'number'],
+  additionalProperties: false,
+  properties: {
+    queueId: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' },
+    number: { type: 'string', pattern: '^[+]?[0-9]{2,32}$', description: 'The number to call back, through the outside line' },
+    interactionId: { type: 'string', minLength: 1, maxLength: 64, description: 'The interaction the callback continues (e.g. the chat that asked for it)' },
+    priority: { type: 'integer', minimum: 0, maximum: 100 },
+  },
+} as const;
+export const callbackParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 80 } } } as const;
+export const listQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { state: { type: 'string', pattern: '^[a-z_]{1,16}$' }, mailbox: { type: 'string', pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+} as const;

@@ -100,12 +100,14 @@ export interface VoiceDeps {
   /** The queue's estimated wait for a new voice task, ms (p50), or undefined when unknown. */
   estimateWaitMs?(queueId: string, priority: number): Promise<number | undefined>;
   /** Runs `callbackDue(id)` after `delayMs`, surviving restarts (a delayed job). */
-  scheduleCallback?(callbackId: string, delayMs: number): Promise<void>;
+  scheduleCallback?(callbackId: string, attempt: number, delayMs: number): Promise<void>;
   /** Dial attempts of a callback (default 3) and the pause between them (default 120 s). */
   callbackAttempts?: number;
   callbackRetrySeconds?: number;
   /** Upper bound of a playback we wait for before going on (a lost event must not strand a call). */
   playbackWaitMs?: number;
+  /** The media server that places callbacks asked for over the API. */
+  defaultServer?(): string | undefined;
 }
 
 const agentOfOffer = (offerId: string): string => offerId.slice(offerId.lastIndexOf('@') + 1);
@@ -291,17 +293,26 @@ export function createVoiceService(deps: VoiceDeps) {
     closeSpans(call, at);
     call.state = 'ended';
     untrack(call);
+    stopAnnouncing(call.callId);
     for (const legId of Object.values(call.legs)) safe('hang up leg', cc().hangup(call.server, legId));
+    if (call.callback?.dialLeg) safe('hang up callback dial', cc().hangup(call.server, call.callback.dialLeg));
+    if (call.pendingExternal) safe('hang up outside leg', cc().hangup(call.server, call.pendingExternal.legId));
     if (call.agentLeg) safe('hang up agent', cc().hangup(call.server, call.agentLeg));
     for (const p of call.others) safe('hang up party', cc().hangup(call.server, p.legId));
     if (call.consult?.legId) safe('hang up consultation', cc().hangup(call.server, call.consult.legId));
-    safe('hang up caller', cc().hangup(call.server, chan(call)));
+    // A callback between attempts (or before its first) has no customer channel to hang up.
+    if (!call.callback || call.customerLeg) safe('hang up caller', cc().hangup(call.server, chan(call)));
     if (call.bridgeId) safe('destroy bridge', cc().destroyBridge(call.server, call.bridgeId));
     if (call.agentId && call.agentTaskId) safe('release agent', deps.acd.releaseTask(call.agentId, call.agentTaskId));
     for (const p of call.others) if (p.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId));
     if (call.consult) await dropConsult(call, false);
-    if (was === 'queued' && outcome !== 'max_wait' && outcome !== 'queue_closed' && outcome !== 'cancelled') {
+    if (was === 'queued' && (outcome === 'cancelled' || outcome === 'merged')) safe('cancel task', deps.acd.cancelTask(call.taskId));
+    else if (was === 'queued' && outcome !== 'max_wait' && outcome !== 'queue_closed' && outcome !== 'callback_requested') {
       safe('abandon task', deps.acd.abandonTask(call.taskId));
+    }
+    if (call.callback) {
+      const cbState = outcome === 'completed' ? 'completed' : outcome === 'merged' ? 'merged' : outcome === 'cancelled' ? 'cancelled' : 'failed';
+      safe('callback record', deps.store.callbackState(deps.tenantId, call.callback.id, { state: cbState, ended: at, lastResult: outcome }));
     }
     const talkMs = Math.max(0, call.talkGrossMs - call.holdMs);
     await deps.store.callEnded(deps.tenantId, call.callId, outcome, at, { queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers });
@@ -341,6 +352,12 @@ export function createVoiceService(deps: VoiceDeps) {
     track(call);
     await persist(call);
     await cc().answer(e.server, e.callId);
+    // The same customer calling again while a callback waits: one place in the queue, not two.
+    const pending = e.callerNumber ? [...live.values()].find((c) => c.callback && c.callback.number === e.callerNumber && (c.state === 'queued' || c.state === 'scheduled')) : undefined;
+    if (pending) {
+      await serial(pending.callId, async () => mergeCallback(pending, call));
+      return;
+    }
     if (entry.targetKind === 'ivr' && deps.ivr) {
       deps.events.publish('voice.call_arrived', { tenantId: deps.tenantId, callId: e.callId, queueId: null });
       await deps.ivr.start({ server: e.server, callId: e.callId, entry: e.entry, flowId: entry.targetId, callerNumber: e.callerNumber, callerName: e.callerName });
@@ -363,11 +380,16 @@ export function createVoiceService(deps: VoiceDeps) {
     call.state = 'queued';
     call.queueId = q.queueId;
     call.queuedAt = now();
+    call.waitingSince = q.waitingSince ?? call.waitingSince ?? call.arrivedAt;
+    if (q.priority !== undefined) call.priority = q.priority;
     if (q.context) call.ivr = q.context;
     await persist(call);
-    const hold = `hold-${q.queueId}`;
-    await cc().ensureHoldingBridge(call.server, hold);
-    await cc().addToBridge(call.server, hold, [chan(call)]);
+    if (!call.callback) {
+      const hold = `hold-${q.queueId}`;
+      await cc().ensureHoldingBridge(call.server, hold);
+      await cc().addToBridge(call.server, hold, [chan(call)]);
+      await armAnnouncements(call);
+    }
     await deps.store.callQueued(deps.tenantId, call.callId, q.queueId, call.ivr ?? null, now());
     await deps.store.interactionQueued(deps.tenantId, call.interactionId, q.queueId, call.ivr ?? null);
     await deps.acd.enqueueTask({
@@ -375,9 +397,172 @@ export function createVoiceService(deps: VoiceDeps) {
       ...(q.priority !== undefined ? { priority: q.priority } : {}),
       ...(q.requiredSkills?.length ? { requiredSkills: q.requiredSkills.map((r) => ({ skillId: r.skillId, minLevel: r.minLevel })) } : {}),
       ...(q.preferredAgentId ? { preferredAgentId: q.preferredAgentId, preferredForSeconds: q.preferForSeconds ?? 30 } : {}),
-      ...(q.waitingSince !== undefined ? { enqueuedAt: q.waitingSince } : {}),
+      ...(call.waitingSince < now() ? { enqueuedAt: call.waitingSince } : {}),
     });
   }
+
+  /** Leaving the queue without an agent: at max wait a message or a voicemail, when closed a message. */
+  async function leaveQueue(call: LiveCall, reason: string): Promise<void> {
+    stopAnnouncing(call.callId);
+    if (call.callback || (reason !== 'max_wait' && reason !== 'queue_closed')) return end(call, reason);
+    const rules = await rulesOf(call.queueId);
+    // The task is gone from the ACD: the call is no longer waiting there.
+    call.state = 'ivr';
+    if (call.queuedAt !== undefined) call.queueMs += now() - call.queuedAt;
+    call.queuedAt = undefined;
+    await persist(call);
+    await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [chan(call)]);
+    if (reason === 'max_wait' && rules.onMaxWait === 'voicemail') return recordVoicemail(call, call.queueId, 120, true, 'max_wait');
+    await playAndWait(call, [`sound:${reason === 'max_wait' ? (rules.maxWaitSound ?? 'please-try-call-later') : (rules.closedSound ?? 'please-try-call-later')}`]);
+    await end(call, reason);
+  }
+
+  /**
+   * The customer asked to be called back (a key while waiting, the IVR, or the API). The call's
+   * task stays in the ACD with the time the customer started waiting, so the place is kept; the
+   * customer's channel is let go. When the turn comes the agent is rung first, then the customer.
+   */
+  async function requestCallback(call: LiveCall, o: { number: string; via: 'queue_key' | 'ivr'; requiredSkills?: readonly { skillId: string; minLevel: number }[] }): Promise<void> {
+    const at = now();
+    const id = `cb-${call.callId}`;
+    const inQueue = call.state === 'queued';
+    const cb: LiveCall = {
+      ...call, callId: id, direction: 'callback', state: 'queued', legs: {}, others: [], legSeq: 0, queueMs: 0, talkGrossMs: 0, holdMs: 0, transfers: 0,
+      taskId: inQueue ? call.taskId : id, taskSeq: 0, waitingSince: call.waitingSince ?? at, queuedAt: at,
+      callback: { id, number: o.number, attempts: 0, maxAttempts: deps.callbackAttempts ?? 3, requestedAt: at },
+      agentId: undefined, agentLeg: undefined, agentTaskId: undefined, agentOfferId: undefined, bridgeId: undefined, recording: undefined, customerLeg: undefined, holdSince: undefined,
+    };
+    await deps.store.callbackCreated(deps.tenantId, { id, interactionId: call.interactionId, originCallId: call.callId, queueId: call.queueId, number: o.number, requestedAt: at, waitingSince: cb.waitingSince ?? at, maxAttempts: cb.callback!.maxAttempts });
+    await deps.store.callArrived({ tenantId: deps.tenantId, id, server: call.server, entry: call.entry, callerNumber: o.number, queueId: call.queueId, at, interactionId: call.interactionId, direction: 'callback' });
+    deps.events.publish('voice.callback_requested', { tenantId: deps.tenantId, callbackId: id, interactionId: call.interactionId, queueId: call.queueId, via: o.via });
+    log.info({ callId: call.callId, callbackId: id, queueId: call.queueId, via: o.via }, 'callback requested; the place in the queue is kept');
+    // The caller hears that they will be called back, then is let go; the task moves to the callback.
+    stopAnnouncing(call.callId);
+    if (inQueue) await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [chan(call)]);
+    await playAndWait(call, ['sound:queue-thankyou'], 8000);
+    await end(call, 'callback_requested');
+    track(cb);
+    await persist(cb);
+    if (!inQueue) await enterQueue(cb, { queueId: cb.queueId, ...(cb.priority !== undefined ? { priority: cb.priority } : {}), ...(o.requiredSkills ? { requiredSkills: o.requiredSkills } : {}), waitingSince: at });
+  }
+
+  /** The callback's turn: the reserved agent is on the line, the customer is dialled. */
+  async function dialCallback(call: LiveCall, agentId: string, agentLeg: string): Promise<void> {
+    const cb = call.callback!;
+    cb.attempts += 1;
+    await persist(call);
+    await deps.store.callbackState(deps.tenantId, cb.id, { state: 'dialing', attempts: cb.attempts, agentId, nextAttemptAt: null });
+    await deps.store.callbackAttempt(deps.tenantId, { callbackId: cb.id, attempt: cb.attempts, agentId, at: now() });
+    safe('tell the agent', cc().play(call.server, agentLeg, ['sound:pls-hold-while-try']));
+    try {
+      cb.dialLeg = await ringExternal(call, cb.number, agentLeg);
+      byLeg.set(cb.dialLeg, call.callId);
+      await persist(call);
+    } catch (err) {
+      log.warn({ err, callbackId: cb.id }, 'could not dial the callback');
+      await callbackNotAnswered(call, 0);
+    }
+  }
+
+  /** The customer did not answer the callback: the agent is let go; another attempt later, or the callback fails. */
+  async function callbackNotAnswered(call: LiveCall, cause: number): Promise<void> {
+    const cb = call.callback!;
+    const result = cause === 17 ? 'busy' : cause === 0 ? 'failed' : 'no_answer';
+    cb.dialLeg = undefined;
+    await deps.store.callbackAttempt(deps.tenantId, { callbackId: cb.id, attempt: cb.attempts, agentId: call.agentId ?? null, at: now(), result });
+    deps.events.publish('voice.callback_attempted', { tenantId: deps.tenantId, callbackId: cb.id, attempt: cb.attempts, result });
+    await agentLeaves(call);
+    if (call.bridgeId) {
+      safe('destroy bridge', cc().destroyBridge(call.server, call.bridgeId));
+      call.bridgeId = undefined;
+    }
+    if (cb.attempts >= cb.maxAttempts || !deps.scheduleCallback) {
+      await end(call, `callback_${result}`);
+      return;
+    }
+    const delayMs = (deps.callbackRetrySeconds ?? 120) * 1000;
+    call.state = 'scheduled';
+    await persist(call);
+    await deps.store.callbackState(deps.tenantId, cb.id, { state: 'scheduled', lastResult: result, nextAttemptAt: now() + delayMs });
+    await deps.scheduleCallback(cb.id, cb.attempts + 1, delayMs);
+  }
+
+  /** A callback's next attempt is due: it queues again with the time the customer first waited. */
+  async function callbackDue(callbackId: string): Promise<void> {
+    const call = live.get(callbackId);
+    if (!call || call.state !== 'scheduled' || !call.callback) return;
+    await enterQueue(call, { queueId: call.queueId, waitingSince: call.waitingSince ?? call.callback.requestedAt });
+    await deps.store.callbackState(deps.tenantId, callbackId, { state: 'waiting', nextAttemptAt: null });
+  }
+
+  /** The customer called in while the callback waited: the call takes the callback's place. */
+  async function mergeCallback(cb: LiveCall, call: LiveCall): Promise<void> {
+    const since = cb.waitingSince ?? cb.callback!.requestedAt;
+    log.info({ callbackId: cb.callId, callId: call.callId }, 'caller with a pending callback called again; keeping one place');
+    await deps.store.callbackState(deps.tenantId, cb.callId, { state: 'merged', mergedCallId: call.callId });
+    deps.events.publish('voice.callback_merged', { tenantId: deps.tenantId, callbackId: cb.callId, callId: call.callId });
+    await end(cb, 'merged');
+    // The call joins the callback's interaction; the one opened at its arrival is closed as merged.
+    await deps.store.interactionOutcome(deps.tenantId, call.interactionId, 'merged', now());
+    call.interactionId = cb.interactionId;
+    if (cb.ivr) call.ivr = cb.ivr;
+    await deps.store.setCallInteraction(deps.tenantId, call.callId, cb.interactionId);
+    await enterQueue(call, { queueId: cb.queueId, waitingSince: since, ...(cb.priority !== undefined ? { priority: cb.priority } : {}) });
+  }
+
+  /** The caller leaves a message: it is recorded and kept as a voicemail of the interaction. */
+  async function recordVoicemail(call: LiveCall, mailbox: string, maxSeconds: number, beep: boolean, outcome = 'voicemail'): Promise<void> {
+    const name = `vm-${call.callId}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    await playAndWait(call, ['sound:vm-intro'], 15_000);
+    const ended = new Promise<{ ok: boolean; durationSeconds: number | undefined }>((resolve) => {
+      const timer = setTimeout(() => {
+        recordingWaiters.delete(name);
+        resolve({ ok: false, durationSeconds: undefined });
+      }, (maxSeconds + 15) * 1000);
+      timer.unref();
+      recordingWaiters.set(name, (r) => {
+        clearTimeout(timer);
+        recordingWaiters.delete(name);
+        resolve(r);
+      });
+    });
+    const startedAt = now();
+    try {
+      await cc().recordChannel(call.server, chan(call), { name, maxSeconds, beep, terminateOn: '#' });
+    } catch (err) {
+      log.warn({ err, callId: call.callId }, 'could not record the voicemail');
+      recordingWaiters.get(name)?.({ ok: false, durationSeconds: undefined });
+    }
+    // The serial lane waits here; a hang-up ends the recording (and its event arrives).
+    const r = await ended;
+    const durationMs = r.durationSeconds !== undefined ? Math.round(r.durationSeconds * 1000) : r.ok ? now() - startedAt : null;
+    if (r.ok || (durationMs ?? 0) > 0) {
+      await deps.store.voicemailSaved(deps.tenantId, { id: name, interactionId: call.interactionId, callId: call.callId, mailbox, callerNumber: call.callerNumber, server: call.server, recording: name, durationMs, at: now(), context: call.ivr ?? null });
+      deps.events.publish('voice.voicemail_saved', { tenantId: deps.tenantId, voicemailId: name, interactionId: call.interactionId, mailbox, durationMs });
+    }
+    if (live.get(call.callId) === call) {
+      await playAndWait(call, ['sound:vm-goodbye'], 5000);
+      await end(call, outcome);
+    } else {
+      // The caller hung up while recording: the call already ended; keep its outcome as a voicemail.
+      await deps.store.interactionOutcome(deps.tenantId, call.interactionId, outcome, now());
+    }
+  }
+
+  /** From the IVR to an outside number: the caller hears music until it answers. */
+  async function transferOut(call: LiveCall, number: string, timeoutMs: number): Promise<void> {
+    if (!deps.externalEndpoint?.(number)) {
+      log.warn({ callId: call.callId }, 'IVR transfer without an outside line; ending the call');
+      await playAndWait(call, ['sound:please-try-call-later']);
+      return end(call, 'transfer_failed');
+    }
+    call.transfers += 1;
+    await cc().holdMusic(call.server, chan(call), true);
+    const legId = await ringExternal(call, number, chan(call), Math.max(5, Math.round(timeoutMs / 1000)));
+    call.pendingExternal = { number, legId };
+    await persist(call);
+  }
+
 
   /** The IVR ended on a call: carry out its terminal action. */
   async function ivrEnded(callId: string, action: TerminalAction | undefined): Promise<void> {
@@ -386,6 +571,24 @@ export function createVoiceService(deps: VoiceDeps) {
     switch (action?.type) {
       case 'route_to_queue':
         return enterQueue(call, { queueId: action.queueId, priority: action.priority, requiredSkills: action.requiredSkills, context: action.context });
+      case 'offer_callback': {
+        if (!deps.externalEndpoint?.(action.number) || !/^\+?[0-9]{2,32}$/.test(action.number)) {
+          // No outside line (or no usable number): the caller waits in the queue instead.
+          log.warn({ callId, queueId: action.queueId }, 'callback not possible; the caller waits in the queue');
+          return enterQueue(call, { queueId: action.queueId, priority: action.priority, requiredSkills: action.requiredSkills, context: action.context });
+        }
+        call.ivr = action.context;
+        call.queueId = action.queueId;
+        call.priority = action.priority;
+        await requestCallback(call, { number: action.number, via: 'ivr', requiredSkills: action.requiredSkills });
+        return;
+      }
+      case 'voicemail':
+        call.ivr = action.context;
+        return recordVoicemail(call, action.mailbox, Math.round(action.maxLengthMs / 1000), action.beep);
+      case 'transfer':
+        call.ivr = action.context;
+        return transferOut(call, action.number, action.timeoutMs);
       default:
         // Hang-up by the flow, or an end the flow could not carry out.
         await end(call, action?.type === 'hangup' ? 'ivr_hangup' : 'ivr_ended');
@@ -480,7 +683,26 @@ export function createVoiceService(deps: VoiceDeps) {
             await dropConsult(call, true);
             return;
           }
-          if (call.state === 'queued' && call.taskId === d.taskId) await end(call, d.reason);
+          if (call.state === 'queued' && call.taskId === d.taskId) await leaveQueue(call, d.reason);
+        });
+      }
+      case 'task_overflowed': {
+        const call = callOf(d.taskId);
+        if (!call) return;
+        return serial(call.callId, async () => {
+          if (call.state !== 'queued' || call.taskId !== d.taskId) return;
+          // Waited too long: the caller moves to the overflow queue's music, keeping the place it had.
+          call.queueId = d.toQueueId;
+          await persist(call);
+          if (!call.callback) {
+            await cc().removeFromBridge(call.server, `hold-${d.fromQueueId}`, [chan(call)]);
+            await cc().ensureHoldingBridge(call.server, `hold-${d.toQueueId}`);
+            await cc().addToBridge(call.server, `hold-${d.toQueueId}`, [chan(call)]);
+            await armAnnouncements(call);
+          }
+          await deps.store.callQueued(deps.tenantId, call.callId, d.toQueueId, call.ivr ?? null, now());
+          await deps.store.interactionQueued(deps.tenantId, call.interactionId, d.toQueueId, null);
+          deps.events.publish('voice.call_overflowed', { tenantId: deps.tenantId, callId: call.callId, fromQueueId: d.fromQueueId, toQueueId: d.toQueueId });
         });
       }
       default:
@@ -520,6 +742,16 @@ export function createVoiceService(deps: VoiceDeps) {
     delete call.legs[offerId];
     byOffer.delete(offerId);
     await persist(call);
+    stopAnnouncing(call.callId);
+    if (call.callback) {
+      // The agent is reserved and on the line: now the customer is dialled.
+      const bridge = await ensureCallBridge(call, agentId);
+      await cc().addToBridge(call.server, bridge, [legId]);
+      await dialCallback(call, agentId, legId);
+      await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'agent', party: agentId, at, answered: true });
+      deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId, waitedMs });
+      return;
+    }
     await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [chan(call)]);
     const bridge = await ensureCallBridge(call, agentId);
     await cc().addToBridge(call.server, bridge, [chan(call), legId]);
@@ -590,13 +822,13 @@ export function createVoiceService(deps: VoiceDeps) {
   }
 
   /** Rings an outside number for a call; its events come back tagged `x:<call>:<n>`. */
-  async function ringExternal(call: LiveCall, number: string, originator: string): Promise<string> {
+  async function ringExternal(call: LiveCall, number: string, originator: string, ringSeconds = deps.externalRingSeconds ?? 30): Promise<string> {
     const endpoint = deps.externalEndpoint?.(number);
     if (!endpoint) throw voiceErrors.noTrunk();
     call.legSeq += 1;
     const tag = `x:${call.callId}:${call.legSeq}`;
     await persist(call);
-    const legId = await cc().ringLeg(call.server, { endpoint, tag, originatorCallId: originator, callerId: call.callerNumber || 'ACD', timeoutSeconds: deps.externalRingSeconds ?? 30 });
+    const legId = await cc().ringLeg(call.server, { endpoint, tag, originatorCallId: originator, callerId: call.callerNumber || 'ACD', timeoutSeconds: ringSeconds });
     byLeg.set(legId, call.callId);
     await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'external', party: number, at: now(), answered: false });
     return legId;
@@ -750,15 +982,34 @@ export function createVoiceService(deps: VoiceDeps) {
         if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [e.legId]);
         return;
       }
+      if (call.callback?.dialLeg === e.legId) {
+        // The customer answered the callback: joined with the waiting agent.
+        call.customerLeg = e.legId;
+        call.callback.dialLeg = undefined;
+        call.connectedAt = now();
+        byLeg.set(e.legId, call.callId);
+        await persist(call);
+        if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [e.legId]);
+        await deps.store.callbackState(deps.tenantId, call.callback.id, { state: 'connected', lastResult: 'answered', callId: call.callId });
+        await deps.store.callbackAttempt(deps.tenantId, { callbackId: call.callback.id, attempt: call.callback.attempts, agentId: call.agentId ?? null, at: now(), result: 'answered' });
+        await deps.store.callConnected(deps.tenantId, call.callId, call.agentId ?? '', call.recording ?? null, now());
+        deps.events.publish('voice.callback_attempted', { tenantId: deps.tenantId, callbackId: call.callback.id, attempt: call.callback.attempts, result: 'answered' });
+        return;
+      }
       if (call.pendingExternal?.legId === e.legId) {
         // A blind transfer to an outside number was answered: it joins the customer.
         call.others.push({ legId: e.legId, number: call.pendingExternal.number });
         call.pendingExternal = undefined;
         call.state = 'connected';
         call.connectedAt = now();
+        if (!call.bridgeId) {
+          // Straight from the IVR: the call gets its bridge now.
+          call.bridgeId = `call-${call.callId}`;
+          await cc().createMixingBridge(call.server, call.bridgeId);
+        }
         await persist(call);
         await cc().holdMusic(call.server, chan(call), false);
-        if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [chan(call), e.legId]);
+        await cc().addToBridge(call.server, call.bridgeId, [chan(call), e.legId]);
         return;
       }
       return;
@@ -788,11 +1039,20 @@ export function createVoiceService(deps: VoiceDeps) {
     }
     byLeg.delete(e.legId);
     safe('leg record', deps.store.legEnded(deps.tenantId, call.callId, e.legId, now(), e.answered ? 'hangup' : 'no_answer'));
+    if (call.callback?.dialLeg === e.legId) return callbackNotAnswered(call, e.cause);
+    if (call.customerLeg === e.legId) {
+      // The called-back customer hung up.
+      return end(call, e.endedBy === 'media_server' ? 'lost' : 'completed');
+    }
     if (call.pendingExternal?.legId === e.legId) {
       // The outside number did not answer: the customer goes back to the queue, keeping the place it had.
       call.pendingExternal = undefined;
       await persist(call);
       await cc().holdMusic(call.server, chan(call), false);
+      if (!call.queueId) {
+        await playAndWait(call, ['sound:please-try-call-later']);
+        return end(call, 'transfer_failed');
+      }
       return enterQueue(call, { queueId: call.queueId, waitingSince: call.arrivedAt, ...(call.ivr ? { context: call.ivr } : {}) });
     }
     if (call.consult?.legId === e.legId) {
@@ -883,6 +1143,22 @@ export function createVoiceService(deps: VoiceDeps) {
         if (e.endedBy === 'media_server') return serial(call.callId, () => end(call, 'lost'));
         return serial(call.callId, () => end(call, call.state === 'connected' ? 'completed' : call.state === 'ivr' ? 'ivr_abandoned' : 'abandoned'));
       }
+      case 'dtmf': {
+        const call = live.get(e.channelId);
+        if (!call || call.state !== 'queued' || call.callback) return;
+        return serial(call.callId, async () => {
+          const rules = await rulesOf(call.queueId);
+          if (call.state === 'queued' && rules.callbackKey === e.digit && deps.externalEndpoint?.(call.callerNumber) && /^\+?[0-9]{2,32}$/.test(call.callerNumber)) {
+            await requestCallback(call, { number: call.callerNumber, via: 'queue_key' });
+          }
+        });
+      }
+      case 'playback_finished':
+        playbackWaiters.get(e.playbackId)?.();
+        return;
+      case 'recording_ended':
+        recordingWaiters.get(e.name)?.({ ok: e.ok, durationSeconds: e.durationSeconds });
+        return;
       case 'server_up':
         await restored;
         return reconcile(e.server, e.startedAt);
@@ -895,6 +1171,7 @@ export function createVoiceService(deps: VoiceDeps) {
   async function restore(): Promise<number> {
     const records = await deps.liveStore.loadAll();
     for (const r of records) if (!live.has(r.callId) && r.state !== 'ended') track(r as LiveCall);
+    for (const c of live.values()) if (c.state === 'queued') void armAnnouncements(c).catch(() => undefined);
     if (records.length) log.info({ calls: records.length }, 'live calls read back from Redis');
     return records.length;
   }
@@ -916,7 +1193,12 @@ export function createVoiceService(deps: VoiceDeps) {
       if (call.server !== server) continue;
       await serial(call.callId, async () => {
         if (call.state === 'ended') return;
-        if (!channels.has(call.callId)) {
+        // A callback waiting for its turn has no channel yet.
+        if (call.callback && !call.customerLeg && !call.agentLeg && !call.callback.dialLeg) {
+          report.kept++;
+          return;
+        }
+        if (!channels.has(chan(call)) && !(call.callback && call.agentLeg && channels.has(call.agentLeg))) {
           const lost = startedAt !== undefined && startedAt > call.arrivedAt;
           report.ended++;
           await end(call, lost ? 'lost' : call.state === 'connected' ? 'completed' : call.state === 'ivr' ? 'ivr_abandoned' : 'abandoned');
@@ -1071,6 +1353,88 @@ export function createVoiceService(deps: VoiceDeps) {
         await conference(call);
         return view(call);
       }),
+
+    /** A callback's next attempt is due (the delayed job). */
+    callbackDue: async (callbackId: string): Promise<void> => {
+      await restored;
+      return serial(callbackId, () => callbackDue(callbackId));
+    },
+    /** Asks for a callback from outside a call (an integration, a chat asking to be called): it queues like a caller would. */
+    async scheduleCallbackFor(o: { queueId: string; number: string; interactionId?: string; priority?: number }, by: Actor) {
+      await restored;
+      if (!(await deps.queueExists(o.queueId))) throw voiceErrors.unknownQueue(o.queueId);
+      if (!deps.externalEndpoint?.(o.number)) throw voiceErrors.noTrunk();
+      const server = deps.defaultServer?.();
+      if (!server) throw voiceErrors.noMediaServer();
+      const pending = [...live.values()].find((c) => c.callback?.number === o.number && (c.state === 'queued' || c.state === 'scheduled'));
+      if (pending) throw voiceErrors.callbackPending(o.number, pending.callId);
+      const at = now();
+      const base = `api${at.toString(36)}${Math.floor(at % 1000)}${o.number.slice(-4)}`;
+      const interactionId = o.interactionId ?? base;
+      await deps.store.interactionStarted(deps.tenantId, { id: interactionId, channel: 'voice', customerNumber: o.number, entry: null, at });
+      const origin: LiveCall = {
+        server, callId: base, interactionId, direction: 'inbound', entry: '', callerNumber: o.number, callerName: '', queueId: o.queueId, arrivedAt: at, state: 'ivr',
+        taskId: base, taskSeq: 0, legs: {}, others: [], legSeq: 0, queueMs: 0, talkGrossMs: 0, holdMs: 0, transfers: 0, ...(o.priority !== undefined ? { priority: o.priority } : {}),
+      };
+      const id = `cb-${base}`;
+      const cb: LiveCall = { ...origin, callId: id, taskId: id, direction: 'callback', waitingSince: at, callback: { id, number: o.number, attempts: 0, maxAttempts: deps.callbackAttempts ?? 3, requestedAt: at } };
+      await deps.store.callbackCreated(deps.tenantId, { id, interactionId, originCallId: null, queueId: o.queueId, number: o.number, requestedAt: at, waitingSince: at, maxAttempts: cb.callback!.maxAttempts });
+      await deps.store.callArrived({ tenantId: deps.tenantId, id, server, entry: '', callerNumber: o.number, queueId: o.queueId, at, interactionId, direction: 'callback' });
+      track(cb);
+      await persist(cb);
+      await serial(id, () => enterQueue(cb, { queueId: o.queueId, ...(o.priority !== undefined ? { priority: o.priority } : {}), waitingSince: at }));
+      deps.events.publish('voice.callback_requested', { tenantId: deps.tenantId, callbackId: id, interactionId, queueId: o.queueId, via: 'api' });
+      await deps.audit({ tenantId: deps.tenantId, actor: by.name, action: 'callback.create', target: id, ...(by.requestId ? { requestId: by.requestId } : {}), details: { queueId: o.queueId } });
+      return this.getCallback(id);
+    },
+    async getCallback(id: string) {
+      const r = await deps.store.getCallback(deps.tenantId, id);
+      if (!r) throw voiceErrors.callbackNotFound(id);
+      const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
+      const row = r.row;
+      return {
+        id: String(row.id), interactionId: String(row.interaction_id), originCallId: row.origin_call_id == null ? null : String(row.origin_call_id), queueId: String(row.queue_id), number: String(row.number),
+        requestedAt: iso(row.requested_at), waitingSince: iso(row.waiting_since), state: String(row.state), attempts: Number(row.attempts), maxAttempts: Number(row.max_attempts),
+        nextAttemptAt: iso(row.next_attempt_at), lastResult: row.last_result == null ? null : String(row.last_result), agentId: row.agent_id == null ? null : String(row.agent_id),
+        mergedCallId: row.merged_call_id == null ? null : String(row.merged_call_id), endedAt: iso(row.ended_at),
+        history: r.attempts.map((a) => ({ attempt: Number(a.attempt), agentId: a.agent_id == null ? null : String(a.agent_id), startedAt: iso(a.started_at), endedAt: iso(a.ended_at), result: a.result == null ? null : String(a.result) })),
+      };
+    },
+    async listCallbacks(state: string | undefined, limit: number) {
+      const rows = await deps.store.listCallbacks(deps.tenantId, state, limit);
+      return { items: rows.map((r) => ({ id: String(r.id), queueId: String(r.queue_id), number: String(r.number), state: String(r.state), attempts: Number(r.attempts), requestedAt: r.requested_at instanceof Date ? r.requested_at.toISOString() : String(r.requested_at) })) };
+    },
+    async cancelCallback(id: string, by: Actor): Promise<void> {
+      await restored;
+      const call = live.get(id);
+      if (!call?.callback || (call.state !== 'queued' && call.state !== 'scheduled')) throw voiceErrors.callbackNotPending(id);
+      await serial(id, () => end(call, 'cancelled'));
+      await deps.audit({ tenantId: deps.tenantId, actor: by.name, action: 'callback.cancel', target: id, ...(by.requestId ? { requestId: by.requestId } : {}) });
+    },
+    async listVoicemails(mailbox: string | undefined, limit: number) {
+      const rows = await deps.store.listVoicemails(deps.tenantId, mailbox, limit);
+      return {
+        items: rows.map((r) => ({
+          id: String(r.id), interactionId: String(r.interaction_id), callId: String(r.call_id), mailbox: String(r.mailbox), callerNumber: r.caller_number == null ? null : String(r.caller_number),
+          durationMs: r.duration_ms == null ? null : Number(r.duration_ms), createdAt: r.created_at instanceof Date ? r.created_at.toISOString() : String(r.created_at),
+          context: r.context == null ? null : typeof r.context === 'string' ? JSON.parse(r.context) : r.context,
+        })),
+      };
+    },
+    /** A voicemail's audio, from the media server that recorded it; every access is audited. */
+    async voicemailAudio(id: string, by: Actor) {
+      const r = await deps.store.getVoicemail(deps.tenantId, id);
+      if (!r) throw voiceErrors.voicemailNotFound(id);
+      let file: { contentType: string; body: Buffer };
+      try {
+        file = await cc().fetchRecording(String(r.server), String(r.recording));
+      } catch (err) {
+        if ((err as { kind?: string }).kind === 'not_found') throw voiceErrors.voicemailNotFound(id);
+        throw err;
+      }
+      await deps.audit({ tenantId: deps.tenantId, actor: by.name, action: 'voicemail.fetch', target: id, ...(by.requestId ? { requestId: by.requestId } : {}) });
+      return file;
+    },
 
     async putEntryPoint(entry: EntryPoint): Promise<EntryPoint> {
       if (entry.targetKind === 'queue' && !(await deps.queueExists(entry.targetId))) throw voiceErrors.unknownQueue(entry.targetId);

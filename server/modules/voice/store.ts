@@ -94,6 +94,12 @@ export function createVoiceStore(pool: Pool) {
         [new Date(f.at), f.outcome, Math.round(f.queueMs), Math.round(f.talkMs), Math.round(f.holdMs), f.transfers, f.lastQueueId, f.lastAgentId, tenantId, id],
       );
     },
+    async interactionOutcome(tenantId: number, id: string, outcome: string, at: number): Promise<void> {
+      await pool.query('UPDATE interactions SET outcome = ?, ended_at = COALESCE(ended_at, ?) WHERE tenant_id = ? AND id = ?', [outcome, new Date(at), tenantId, id]);
+    },
+    async setCallInteraction(tenantId: number, callId: string, interactionId: string): Promise<void> {
+      await pool.query('UPDATE voice_calls SET interaction_id = ? WHERE tenant_id = ? AND id = ?', [interactionId, tenantId, callId]);
+    },
     async getInteraction(tenantId: number, id: string): Promise<RowDataPacket | undefined> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM interactions WHERE tenant_id = ? AND id = ?', [tenantId, id]);
       return rows[0];
@@ -101,6 +107,63 @@ export function createVoiceStore(pool: Pool) {
     async callsOfInteraction(tenantId: number, id: string): Promise<RowDataPacket[]> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT id, direction, outcome, agent_id FROM voice_calls WHERE tenant_id = ? AND interaction_id = ? ORDER BY arrived_at', [tenantId, id]);
       return rows;
+    },
+    async callbackCreated(tenantId: number, c: { id: string; interactionId: string; originCallId: string | null; queueId: string; number: string; requestedAt: number; waitingSince: number; maxAttempts: number }): Promise<void> {
+      await pool.query(
+        `INSERT IGNORE INTO callbacks (tenant_id, id, interaction_id, origin_call_id, queue_id, number, requested_at, waiting_since, state, max_attempts)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?)`,
+        [tenantId, c.id, c.interactionId, c.originCallId, c.queueId, c.number, new Date(c.requestedAt), new Date(c.waitingSince), c.maxAttempts],
+      );
+    },
+    async callbackState(tenantId: number, id: string, f: { state: string; attempts?: number; nextAttemptAt?: number | null; lastResult?: string; agentId?: string; callId?: string; mergedCallId?: string; ended?: number }): Promise<void> {
+      const cols: [string, unknown][] = [['state', f.state]];
+      if (f.attempts !== undefined) cols.push(['attempts', f.attempts]);
+      if (f.nextAttemptAt !== undefined) cols.push(['next_attempt_at', f.nextAttemptAt === null ? null : new Date(f.nextAttemptAt)]);
+      if (f.lastResult !== undefined) cols.push(['last_result', f.lastResult]);
+      if (f.agentId !== undefined) cols.push(['agent_id', f.agentId]);
+      if (f.callId !== undefined) cols.push(['call_id', f.callId]);
+      if (f.mergedCallId !== undefined) cols.push(['merged_call_id', f.mergedCallId]);
+      if (f.ended !== undefined) cols.push(['ended_at', new Date(f.ended)]);
+      const sets = cols.map(([c]) => `${c} = ?`);
+      const args = cols.map(([, v]) => v);
+      await pool.query(`UPDATE callbacks SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ?`, [...args, tenantId, id]);
+    },
+    async callbackAttempt(tenantId: number, a: { callbackId: string; attempt: number; agentId: string | null; at: number; result?: string }): Promise<void> {
+      if (a.result === undefined) {
+        await pool.query('INSERT IGNORE INTO callback_attempts (tenant_id, callback_id, attempt, agent_id, started_at) VALUES (?, ?, ?, ?, ?)', [tenantId, a.callbackId, a.attempt, a.agentId, new Date(a.at)]);
+      } else {
+        await pool.query('UPDATE callback_attempts SET ended_at = ?, result = ? WHERE tenant_id = ? AND callback_id = ? AND attempt = ?', [new Date(a.at), a.result, tenantId, a.callbackId, a.attempt]);
+      }
+    },
+    async getCallback(tenantId: number, id: string): Promise<{ row: RowDataPacket; attempts: RowDataPacket[] } | undefined> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM callbacks WHERE tenant_id = ? AND id = ?', [tenantId, id]);
+      if (!rows[0]) return undefined;
+      const [attempts] = await pool.query<RowDataPacket[]>('SELECT * FROM callback_attempts WHERE tenant_id = ? AND callback_id = ? ORDER BY attempt', [tenantId, id]);
+      return { row: rows[0], attempts };
+    },
+    async listCallbacks(tenantId: number, state: string | undefined, limit: number): Promise<RowDataPacket[]> {
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `SELECT * FROM callbacks WHERE tenant_id = ?${state ? ' AND state = ?' : ''} ORDER BY requested_at DESC LIMIT ?`,
+        state ? [tenantId, state, limit] : [tenantId, limit],
+      );
+      return rows;
+    },
+    async voicemailSaved(tenantId: number, v: { id: string; interactionId: string; callId: string; mailbox: string; callerNumber: string; server: string; recording: string; durationMs: number | null; at: number; context: unknown }): Promise<void> {
+      await pool.query(
+        `INSERT IGNORE INTO voicemails (tenant_id, id, interaction_id, call_id, mailbox, caller_number, server, recording, duration_ms, created_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [tenantId, v.id, v.interactionId, v.callId, v.mailbox, v.callerNumber || null, v.server, v.recording, v.durationMs, new Date(v.at), v.context == null ? null : JSON.stringify(v.context)],
+      );
+    },
+    async listVoicemails(tenantId: number, mailbox: string | undefined, limit: number): Promise<RowDataPacket[]> {
+      const [rows] = await pool.query<RowDataPacket[]>(
+        `SELECT * FROM voicemails WHERE tenant_id = ?${mailbox ? ' AND mailbox = ?' : ''} ORDER BY created_at DESC LIMIT ?`,
+        mailbox ? [tenantId, mailbox, limit] : [tenantId, limit],
+      );
+      return rows;
+    },
+    async getVoicemail(tenantId: number, id: string): Promise<RowDataPacket | undefined> {
+      const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM voicemails WHERE tenant_id = ? AND id = ?', [tenantId, id]);
+      return rows[0];
     },
     async getCall(tenantId: number, id: string): Promise<Record<string, unknown> | undefined> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM voice_calls WHERE tenant_id = ? AND id = ?', [tenantId, id]);
@@ -137,7 +200,15 @@ export interface LiveCallRecord {
   arrivedAt: number;
   /** While in a queue: when this visit started. */
   queuedAt?: number | undefined;
-  state: 'ivr' | 'queued' | 'connected' | 'ended';
+  /** `scheduled`: a callback between two attempts (no task in the ACD, no channel). */
+  state: 'ivr' | 'queued' | 'connected' | 'scheduled' | 'ended';
+  /** When the customer started waiting (a transfer back or a callback keeps it); default arrivedAt. */
+  waitingSince?: number;
+  priority?: number;
+  /** A callback: the customer is called when the turn comes; its channel is `customerLeg`. */
+  callback?: { id: string; number: string; attempts: number; maxAttempts: number; requestedAt: number; dialLeg?: string | undefined };
+  /** The customer's channel when it is not `callId` (a callback dialled out). */
+  customerLeg?: string | undefined;
   /** The ACD task of the call's current queue visit (a transfer to a queue is a new task). */
   taskId: string;
   taskSeq: number;
