@@ -111,31 +111,43 @@ export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<st
 /** What Asterisk holds at one moment. */
 export interface ChannelSample {
   at: number;
-  /** Agents' channels that are up: calls being talked (and recorded). */
+  /** Bridges (other than holding bridges) joining a caller and an agent: calls being talked and recorded. */
   bridged: number;
-  /** Callers' channels beyond the agents' that are up: callers waiting in the queue. */
+  /** Callers' channels not in such a bridge: waiting in the queue. */
   waiting: number;
   /** Agents' channels not up yet: ringing. */
   ringing: number;
   channels: number;
 }
 
+export interface AriChannel {
+  id: string;
+  name?: string;
+  state?: string;
+}
+
+export interface AriBridge {
+  id: string;
+  bridge_type?: string;
+  channels?: string[];
+}
+
 /**
- * Counts from ARI `GET /channels` (every channel of the instance, ours or not): agents' channels
- * are `PJSIP/agent-…`, callers' those of the callers' endpoint. An agent's channel is up from
- * its answer on; both systems bridge it with the caller within milliseconds of that.
+ * Counts from ARI `GET /channels` and `GET /bridges` (every channel and bridge of the instance,
+ * Stasis or not): agents' channels are `PJSIP/agent-…`, callers' those of the callers' endpoint.
  */
-export function countChannels(channels: readonly { name?: string; state?: string }[], at: number, callerEndpoint: string): ChannelSample {
+export function countChannels(channels: readonly AriChannel[], bridges: readonly AriBridge[], at: number, callerEndpoint: string): ChannelSample {
+  const isAgent = (c: AriChannel | undefined): boolean => (c?.name ?? '').startsWith('PJSIP/agent-');
+  const isCaller = (c: AriChannel | undefined): boolean => (c?.name ?? '').startsWith(`PJSIP/${callerEndpoint}-`);
+  const byId = new Map(channels.map((c) => [c.id, c]));
   let bridged = 0;
-  let ringing = 0;
-  let callers = 0;
-  for (const c of channels) {
-    const name = c.name ?? '';
-    if (name.startsWith('PJSIP/agent-')) {
-      if (c.state === 'Up') bridged += 1;
-      else ringing += 1;
-    } else if (name.startsWith(`PJSIP/${callerEndpoint}-`)) callers += 1;
+  for (const b of bridges) {
+    if (b.bridge_type === 'holding') continue;
+    const members = (b.channels ?? []).map((id) => byId.get(id));
+    if (members.some(isAgent) && members.some(isCaller)) bridged += 1;
   }
+  const callers = channels.filter(isCaller).length;
+  const ringing = channels.filter((c) => isAgent(c) && c.state !== 'Up').length;
   return { at, bridged, ringing, waiting: Math.max(0, callers - bridged), channels: channels.length };
 }
 
@@ -158,7 +170,7 @@ export async function cli(instance: AsteriskInstance, command: string, timeoutMs
   return r.stdout;
 }
 
-/** Samples the instance's channels over ARI about every `intervalMs` until stopped. */
+/** Samples the instance's channels and bridges over ARI about every `intervalMs` until stopped. */
 export function startChannelSampler(instance: AsteriskInstance, intervalMs: number, callerEndpoint: string): { samples: ChannelSample[]; stop: () => Promise<void> } {
   const samples: ChannelSample[] = [];
   const ari = ariRequest(instance);
@@ -167,7 +179,8 @@ export function startChannelSampler(instance: AsteriskInstance, intervalMs: numb
     while (running) {
       const started = Date.now();
       try {
-        samples.push(countChannels(await ari<{ name?: string; state?: string }[]>('GET', '/channels'), started, callerEndpoint));
+        const [channels, bridges] = await Promise.all([ari<AriChannel[]>('GET', '/channels'), ari<AriBridge[]>('GET', '/bridges')]);
+        samples.push(countChannels(channels, bridges, started, callerEndpoint));
       } catch {
         // A missed sample is fine.
       }
