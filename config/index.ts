@@ -21,6 +21,7 @@ export interface Config {
   voice: { outboundDial: string; outboundRingSeconds: number; agentTransferWaitSeconds: number; callbackAttempts: number; callbackRetrySeconds: number };
   recording: { retentionDays: number; retentionEveryMinutes: number };
   ivr: { mediaBaseUrl: string; ttsCommand: string; soxCommand: string; ttsCacheDir: string; ttsDefaultVoice: string; ttsTimeoutMs: number; ttsFallbackSound: string };
+  customers: { defaultCountryCode: string };
   shutdownTimeoutMs: number;
 }
 

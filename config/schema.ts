@@ -98,6 +98,8 @@ export const SETTINGS = [
     description: 'Longest time one TTS render may take, in milliseconds; past it (or on any failure) the caller hears IPCC_TTS_FALLBACK_SOUND instead and the failure is logged.' },
   { env: 'IPCC_TTS_FALLBACK_SOUND', key: 'ivr.ttsFallbackSound', type: 'string', default: 'beep', minLength: 1,
     description: 'Asterisk sound played in place of a TTS prompt that could not be rendered, so a caller never waits in silence.' },
+  { env: 'IPCC_CUSTOMER_DEFAULT_COUNTRY_CODE', key: 'customers.defaultCountryCode', type: 'string', default: '', pattern: /^[1-9][0-9]{0,2}$/, patternHint: 'a country calling code of 1 to 3 digits without + or 00, e.g. 34 or 1',
+    description: 'Country calling code of national phone numbers (600111222, 0301234567) when a caller or an address is matched to a customer, so that +34 600 111 222, 0034600111222 and 600111222 are one customer. Empty: only numbers written internationally (+ or 00) are compared across forms.' },
   { env: 'IPCC_SHUTDOWN_TIMEOUT', key: 'shutdownTimeoutMs', type: 'int', default: '10000', min: 100, max: 600000,
     description: 'How long a graceful shutdown may drain requests and jobs before the process exits anyway, in milliseconds.' },
 ] as const satisfies readonly SettingSpec[];

@@ -59,6 +59,9 @@ import { createRoutingService } from './modules/routing/service.js';
 import { createRoutingStore } from './modules/routing/store.js';
 import { createUserService } from './modules/users/service.js';
 import { createUserStore } from './modules/users/store.js';
+import { customerRoutes } from './modules/customers/routes.js';
+import { createCustomerService } from './modules/customers/service.js';
+import { createCustomerStore, createInteractionThreadSource } from './modules/customers/store.js';
 
 export interface BuildAppOptions {
   logger: Logger;
@@ -230,6 +233,17 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
       .repeat('recording.retention', { tenantId: app.tenantId, trigger: 'schedule' }, { key: `t${app.tenantId}`, everyMs: config.recording.retentionEveryMinutes * 60_000 })
       .catch((err: unknown) => app.log.warn({ err }, 'could not schedule the recording retention job; it runs when an admin asks'));
   });
+  // Customers and their one thread across channels; channels call resolve/linkInteraction on arrival.
+  const customers = createCustomerService({
+    store: createCustomerStore(app.mysql),
+    threadSource: createInteractionThreadSource(app.mysql),
+    audit,
+    events: app.events,
+    clock: app.clock,
+    log: app.log,
+    tenantId: app.tenantId,
+    defaultCountryCode: config.customers.defaultCountryCode,
+  });
   const voice = createVoiceService({
     recorder: recordings,
     store: createVoiceStore(app.mysql),
@@ -392,6 +406,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   await app.register(flowRoutes, { service: flows });
   await app.register(ivrRoutes, { service: ivrExecutor });
   await app.register(supervisionRoutes, { service: supervision });
+  await app.register(customerRoutes, { service: customers });
   await app.register(agentStreamRoutes, {
     redis: app.redis,
     streamKey: (agentId) => acd.keys.agentStream(agentId),

@@ -140,6 +140,18 @@ export function maskAddress(address: string): string {
   return `${address.slice(0, 4)}${'•'.repeat(address.length - 7)}${address.slice(-3)}`;
 }
 
+/**
+ * A display name for a new customer from what the channel says (caller ID name, chat nickname):
+ * trimmed and squeezed, at most 200 characters; nothing when it is empty, withheld, or just the
+ * number again (caller ID often repeats the number as the name).
+ */
+export function displayNameHint(name: string | undefined, rawAddress: string): string | null {
+  const v = (name ?? '').replace(/\s+/g, ' ').trim();
+  if (v === '' || WITHHELD.has(v.toLowerCase())) return null;
+  if (/^[+0-9\s\-.()]+$/.test(v) || v === rawAddress.trim()) return null;
+  return v.slice(0, 200);
+}
+
 // ——— Resolution ———
 
 /** An identity that arrives with an interaction: a call from a number, a chat visitor, an email sender. */

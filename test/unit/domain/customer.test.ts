@@ -1,6 +1,6 @@
 import t from 'tap';
 import {
-  checkMerge, checkUndo, encodeThreadCursor, identityKey, maskAddress, normaliseAddress, normaliseEmail, normalisePhone, parseThreadCursor, planAddIdentity, planResolve,
+  checkMerge, checkUndo, displayNameHint, encodeThreadCursor, identityKey, maskAddress, normaliseAddress, normaliseEmail, normalisePhone, parseThreadCursor, planAddIdentity, planResolve,
   sameAddressChannels, suggestionPair, type IdentityMatch,
 } from '../../../server/domain/customer.js';
 
@@ -100,6 +100,15 @@ t.test('given other channels addresses', async (t) => {
     t.equal(maskAddress('ana.garcia@example.com'), 'a•••@example.com');
     t.equal(maskAddress('12345'), '•••••');
   });
+});
+
+t.test('given a caller ID name when a new customer is named from it then only a real name is kept', async (t) => {
+  t.equal(displayNameHint('  Ana   García ', '+34600111222'), 'Ana García');
+  t.equal(displayNameHint('', '600111222'), null);
+  t.equal(displayNameHint(undefined, '600111222'), null);
+  t.equal(displayNameHint('Anonymous', ''), null);
+  t.equal(displayNameHint('+34 600 111 222', '+34600111222'), null, 'the number again is no name');
+  t.equal(displayNameHint('x'.repeat(300), '1')?.length, 200);
 });
 
 t.test('given an identity claim to resolve', async (t) => {
