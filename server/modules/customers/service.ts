@@ -32,40 +32,25 @@ export interface CustomerDeps {
   defaultCountryCode: string;
 }
 
-export interface IdentityView {
-  id: string;
-  channel: IdentityChannel;
-  address: string;
-  verified: boolean;
-  verifiedAt: string | null;
-  firstSeenAt: string;
-  lastSeenAt: string;
-}
+/** An identity as callers see it (the customer it belongs to is the record it is in). */
+export type IdentityView = Omit<IdentityRecord, 'customerId'>;
 
-export interface CustomerView {
-  id: string;
-  displayName: string | null;
-  createdAt: string;
-  updatedAt: string;
-  /** Set when this customer was merged into another: its identities and thread are that one's now. */
-  mergedInto: string | null;
-  identities: IdentityView[];
-  /** Interactions in the customer's thread. */
-  interactionsCount: number;
-  lastInteractionAt: string | null;
-}
+/**
+ * A customer with its identities and the size of its thread. `mergedInto` is set when it was
+ * merged into another: its identities and thread are that one's now.
+ */
+export type CustomerView = Omit<CustomerRecord, 'identities'> & { identities: IdentityView[] };
 
-/** What {@link CustomerService.resolve} returns: enough for an agent's screen-pop. */
-export interface ResolvedCustomer {
+/**
+ * What {@link CustomerService.resolve} returns: enough for an agent's screen-pop. Its
+ * `interactionsCount` counts interactions linked so far (the one arriving now is not counted
+ * until it is linked).
+ */
+export interface ResolvedCustomer extends Pick<CustomerView, 'displayName' | 'identities' | 'interactionsCount' | 'lastInteractionAt'> {
   /** Also the customer's thread id: GET /v1/customers/{customerId}/thread. */
   customerId: string;
   /** True when this contact made the customer. */
   created: boolean;
-  displayName: string | null;
-  identities: IdentityView[];
-  /** Interactions linked so far (the one arriving now is not counted until it is linked). */
-  interactionsCount: number;
-  lastInteractionAt: string | null;
 }
 
 export interface ThreadItem {

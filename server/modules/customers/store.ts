@@ -176,6 +176,23 @@ async function lockLive(conn: PoolConnection, tenantId: number, customerId: stri
   throw new Error(`customer ${customerId}: merge chain longer than ${MAX_CHAIN}`);
 }
 
+const isDeadlock = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ER_LOCK_DEADLOCK';
+
+/**
+ * A transaction, run again if InnoDB chose it as a deadlock victim (it was rolled back whole, so
+ * running it again is safe). Writes here lock customers in id order, but a link following a
+ * merge chain locks the merged customer before its survivor, which can cross an undo.
+ */
+async function tx<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTx(pool, fn);
+    } catch (e) {
+      if (!isDeadlock(e) || attempt >= 3) throw e;
+    }
+  }
+}
+
 /** Thrown by {@link CustomerStore} writes that lost a race on an identity's unique key. */
 export class IdentityTakenRace extends Error {
   constructor() {
@@ -227,7 +244,7 @@ export function createCustomerStore(pool: Pool) {
     async createWithIdentity(tenantId: number, c: { displayName: string | null; channel: IdentityChannel; address: string; verified: boolean; at: number }): Promise<{ customerId: string; identityId: string }> {
       const at = new Date(c.at);
       try {
-        return await withTx(pool, async (conn) => {
+        return await tx(pool, async (conn) => {
           const [cust] = await conn.query<ResultSetHeader>('INSERT INTO customers (tenant_id, display_name, created_at, updated_at) VALUES (?, ?, ?, ?)', [tenantId, c.displayName, at, at]);
           const [ident] = await conn.query<ResultSetHeader>(
             'INSERT INTO customer_identities (tenant_id, customer_id, channel, address, verified, verified_at, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -249,7 +266,7 @@ export function createCustomerStore(pool: Pool) {
     async attachIdentity(tenantId: number, customerId: string, c: { channel: IdentityChannel; address: string; verified: boolean; at: number }): Promise<{ customerId: string; identityId: string } | undefined> {
       const at = new Date(c.at);
       try {
-        return await withTx(pool, async (conn) => {
+        return await tx(pool, async (conn) => {
           const live = await lockLive(conn, tenantId, customerId, 'LOCK IN SHARE MODE');
           if (!live) return undefined;
           const [ident] = await conn.query<ResultSetHeader>(
@@ -298,7 +315,7 @@ export function createCustomerStore(pool: Pool) {
      * this call made the link; undefined when the customer does not exist.
      */
     async link(tenantId: number, l: { customerId: string; interactionId: string; channel: string; startedAt: number; at: number }): Promise<{ customerId: string; liveId: string; linked: boolean } | undefined> {
-      return withTx(pool, async (conn) => {
+      return tx(pool, async (conn) => {
         const live = await lockLive(conn, tenantId, l.customerId, 'LOCK IN SHARE MODE');
         if (!live) return undefined;
         const [res] = await conn.query<ResultSetHeader>(
@@ -352,7 +369,7 @@ export function createCustomerStore(pool: Pool) {
       check: (survivor: CustomerState, merged: CustomerState) => AppError | undefined,
     ): Promise<{ merge: MergeRecord } | { missing: string }> {
       const at = new Date(m.at);
-      return withTx(pool, async (conn) => {
+      return tx(pool, async (conn) => {
         const [rows] = await conn.query<RowDataPacket[]>('SELECT id, merged_into FROM customers WHERE tenant_id = ? AND id IN (?, ?) ORDER BY id FOR UPDATE', [tenantId, m.survivorId, m.mergedId]);
         const state = (cid: string): CustomerState | undefined => {
           const r = rows.find((x) => id(x.id) === cid);
@@ -402,7 +419,7 @@ export function createCustomerStore(pool: Pool) {
       u: { actor: string; reason: string | null; at: number },
       check: (merge: MergeState, survivor: CustomerState, merged: CustomerState, laterMergeId: string | undefined) => AppError | undefined,
     ): Promise<MergeRecord | undefined> {
-      return withTx(pool, async (conn) => {
+      return tx(pool, async (conn) => {
         const [ms] = await conn.query<RowDataPacket[]>('SELECT * FROM customer_merges WHERE tenant_id = ? AND id = ? FOR UPDATE', [tenantId, mergeId]);
         const row = ms[0];
         if (!row) return undefined;
