@@ -53,6 +53,8 @@ export interface AgentPhones {
   pid: number | undefined;
   /** Quits SIPp (control port `q`, then signals) and resolves with its counts. */
   stop(): Promise<{ successful: number; failed: number; errors: string }>;
+  /** Kills it at once (the benchmark was interrupted). */
+  kill(): void;
 }
 
 export interface AgentPhonesOptions {
@@ -64,6 +66,8 @@ export interface AgentPhonesOptions {
   port: number;
   ringMs: number;
   holdMs: number;
+  /** SIPp quits by itself after this long, should the benchmark die without stopping it. */
+  maxSeconds: number;
 }
 
 /** Starts the agents' UAS and waits until it listens. */
@@ -76,7 +80,7 @@ export async function startAgentPhones(o: AgentPhonesOptions): Promise<AgentPhon
   const stf = `${o.work.inRoot}/${o.tag}-agents-stat.csv`;
   const args = [
     o.instance.root, 'sipp', '-sf', scenario, '-i', o.ip, '-p', String(o.port), '-mi', o.ip, '-mp', String(mediaPort), '-rtp_echo',
-    '-d', String(o.holdMs), '-m', '1000000', '-l', '5000', '-aa', '-nostdin', '-cp', String(controlPort),
+    '-d', String(o.holdMs), '-m', '1000000', '-l', '5000', '-aa', '-nostdin', '-cp', String(controlPort), '-timeout', `${Math.ceil(o.maxSeconds)}s`,
     '-trace_logs', '-log_file', log, '-trace_err', '-error_file', err, '-trace_stat', '-stf', stf, '-fd', '3600',
   ];
   const child: ChildProcess = spawn('chroot', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -93,6 +97,7 @@ export async function startAgentPhones(o: AgentPhonesOptions): Promise<AgentPhon
     port: o.port,
     logFile: path.join(o.instance.root, log),
     pid: child.pid,
+    kill: () => killGroup(child, 'SIGKILL'),
     stop() {
       stopping ??= (async () => {
         await sendControl(controlPort, 'q');

@@ -1,24 +1,32 @@
 /**
- * Voice benchmark (not a test; it prints figures). Run: `npm run bench:voice`.
+ * Voice benchmark (not a test; it prints figures). Run: `npm run bench:voice` (about 4–5 minutes).
  *
  * SIPp callers at rising calls/s go through OUR server — entry point → ACD queue (holding bridge
  * with music) → router offer → the agent's phone rings → answer → recorded mixing bridge — and,
  * in the same run, through Asterisk's own app_queue (same instance, same agents and phones, the
  * same steps, MixMonitor recording of the bridged call), measured the same way.
  *
- * Agents: BENCH_AGENTS PJSIP endpoints named as the server names agents' endpoints, pushed over
- * ARI with a static contact, all answered by one SIPp UAS with -rtp_echo; each rings for
- * BENCH_RING_MS, talks for BENCH_HOLD_SECONDS and hangs up. Callers send G.711 (rtp_stream of the
- * speech in SIPp's g711a.pcap) and wait for the agent to hang up.
+ * - The server under test is a snapshot of HEAD run as its own process (source-snapshot.ts), on
+ *   its own database and Redis prefix, configured over its HTTP API only (our-server.ts).
+ * - Asterisk is the benchmark's own instance (never main), brought up with an RTP range large
+ *   enough for 400 bridged calls, destroyed at the end.
+ * - Agents: BENCH_AGENTS PJSIP endpoints named as the server names agents' endpoints, pushed over
+ *   ARI with a static contact (bench-endpoints.ts), all answered by one SIPp UAS with -rtp_echo;
+ *   each rings for BENCH_RING_MS, talks for BENCH_HOLD_SECONDS and hangs up. Callers send G.711
+ *   (rtp_stream of the speech in SIPp's g711a.pcap) and wait for the agent to hang up.
+ * - Figures come from SIPp's own per-call log lines (both ends), the server's voice_calls rows
+ *   (read-only), ARI's channel and bridge lists, the recording files and /proc (analysis.ts,
+ *   probes.ts). A step is clean when every call was connected, talked and fully recorded.
  *
  * Env (all optional):
  *   BENCH_STEPS=5,10,20,30,40         calls/s of each step      BENCH_STEP_SECONDS=20
  *   BENCH_HOLD_SECONDS=8              agent talk time           BENCH_AGENTS=400
- *   BENCH_RING_MS=100                 ring before answering     BENCH_SYSTEMS=ours,app_queue
+ *   BENCH_RING_MS=100                 ring before answering     BENCH_SYSTEMS=ours,app_queue (order)
  *   BENCH_INSTANCE=bench              our own Asterisk instance (never main)
  *   BENCH_RTP_START=6000 BENCH_RTP_END=9999   the instance's RTP ports (2 per channel; a slot's
  *                                     default 1000 ports hold only 250 bridged calls)
  *   BENCH_KEEP=1                      keep the instance, SIPp logs and server log afterwards
+ * Climbing stops early when, at a step's end, more callers wait than about 3 s of arrivals.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -112,6 +120,9 @@ interface SystemFigures {
   extra: string[];
 }
 
+/** Stops processes the benchmark started, when it is interrupted. */
+const interruptHooks = new Set<() => void | Promise<void>>();
+
 /** What both systems' runs share. */
 interface Common {
   astPid: number;
@@ -183,7 +194,10 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
   audio: string;
   prefixDigit: string;
 }): Promise<{ results: CallerStepResult[]; windows: { start: number; end: number; cpu?: ReturnType<typeof cpuBetween> }[]; samples: ChannelSample[]; phones: { successful: number; failed: number }; agentLog: string; leftChannels: number; stopped?: string }> {
-  const phones = await startAgentPhones({ instance, work, tag: kind, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: SETTINGS.holdMs });
+  const phones = await startAgentPhones({ instance, work, tag: kind, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: SETTINGS.holdMs,
+    maxSeconds: 120 + SETTINGS.steps.length * SETTINGS.stepSeconds + 60 + SETTINGS.holdMs / 1000 });
+  const killPhones = (): void => phones.kill();
+  interruptHooks.add(killPhones);
   const settled = await settle(o.pids.asterisk?.[0]);
   process.stderr.write(`[bench] ${LABEL[kind]}: Asterisk settled (${settled})\n`);
   const sampler = startChannelSampler(instance, 1000, CALLER_ENDPOINT);
@@ -230,6 +244,7 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
       ...(stopped ? { stopped } : {}),
     };
   } finally {
+    interruptHooks.delete(killPhones);
     await sampler.stop();
     await phones.stop().catch(() => undefined);
   }
@@ -283,9 +298,14 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: Comm
   const started = Date.now();
   const loadBefore = os.loadavg()[0] ?? NaN;
   let server: OurServer | undefined;
+  const ownHooks: (() => Promise<void>)[] = [];
   try {
     process.stderr.write('[bench] our server: starting the process, pushing endpoints, configuring over HTTP\n');
     server = await startOurServer(instance, { sourceDir: common.source.dir, logLevel: 'info' });
+    const running = server;
+    const stop = (): Promise<void> => running.close();
+    interruptHooks.add(stop);
+    ownHooks.push(stop);
     await pushAgentEndpoints(instance, common.agents.map(common.endpointOf), common.phones);
     await pushCallerEndpoint(instance);
     await configureOurServer(server.api, { agents: common.agents, entry: OUR_ENTRY, offerTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
@@ -339,6 +359,7 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: Comm
     if (errors.length > 0) process.stderr.write(`[bench] our server's last errors:\n${errors.join('\n')}\n`);
     throw e;
   } finally {
+    for (const h of ownHooks) interruptHooks.delete(h);
     await server?.close();
   }
 }
@@ -449,12 +470,32 @@ async function main(): Promise<void> {
   out('figures per step: held = peak bridges joining a caller and an agent (talking, recorded), waiting = peak callers outside them (ARI channel and bridge lists, sampled each second); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores): the server process, Asterisk, the shared* Redis and MariaDB, SIPp (callers and agents), this benchmark, everything else on the machine (other users), and the whole machine');
 
   const work = makeWorkdir(instance.root, `ipcc-voice-bench-${process.pid}`);
-  const source = await snapshotHead();
-  out(`server under test: commit ${source.commit.slice(0, 12)} "${source.subject.slice(0, 100)}" (a snapshot of HEAD; uncommitted work is not in it), run as its own process`);
   const systems: SystemFigures[] = [];
   const agents = agentIds(SETTINGS.agents);
   let endpointsToDelete: string[] = [];
+  let source: SourceSnapshot | undefined;
+  const cleanUp = async (): Promise<void> => {
+    source?.remove();
+    await deleteBenchEndpoints(instance, endpointsToDelete).catch(() => undefined);
+    if (SETTINGS.keep) {
+      out(`\nkept: instance ${instance.name} and SIPp logs in ${work.onHost}`);
+    } else {
+      rmSync(work.onHost, { recursive: true, force: true });
+      await destroyAsterisk(instance.name).catch((e: unknown) => process.stderr.write(`[bench] could not destroy instance ${instance.name}: ${String(e)}\n`));
+    }
+  };
+  // Interrupted: stop the server and SIPp (their own clean-up cannot run) and the instance.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`[bench] ${signal}: cleaning up\n`);
+    void Promise.allSettled([...interruptHooks].map(async (stop) => stop()))
+      .then(() => cleanUp())
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
+    source = await snapshotHead();
+    out(`server under test: commit ${source.commit.slice(0, 12)} "${source.subject.slice(0, 100)}" (a snapshot of HEAD; uncommitted work is not in it), run as its own process`);
     const seconds = writeCallerAudio(path.join(instance.root, 'usr/share/sip-tester/g711a.pcap'), path.join(work.onHost, 'caller.ulaw'));
     const audio = `${work.inRoot}/caller.ulaw`;
     placeScenario(work, 'bench-caller.xml');
@@ -470,14 +511,7 @@ async function main(): Promise<void> {
       printSystem(figures_);
     }
   } finally {
-    source.remove();
-    await deleteBenchEndpoints(instance, endpointsToDelete).catch(() => undefined);
-    if (SETTINGS.keep) {
-      out(`\nkept: instance ${instance.name} and SIPp logs in ${work.onHost}`);
-    } else {
-      rmSync(work.onHost, { recursive: true, force: true });
-      await destroyAsterisk(instance.name).catch((e: unknown) => process.stderr.write(`[bench] could not destroy instance ${instance.name}: ${String(e)}\n`));
-    }
+    await cleanUp();
   }
   printBudget(systems);
   out(`\nrun took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
