@@ -317,7 +317,24 @@ ensure_root() {
   root_is_current || extend_root_locked || build_root_locked 0
   remove_leftovers
   mountpoint -q "$ROOT/proc" || mount -t proc proc "$ROOT/proc"
+  hosts_know_hostname
   unlock 8
+}
+
+# Asterisk looks up the machine's own host name, and then A.ROOT-SERVERS.NET (to learn its own
+# address), for every media session when RTP is bound to the wildcard address. Unknown to the
+# root's /etc/hosts, each lookup goes to DNS, and on a closed network those time out on the SIP
+# thread: calls stall for seconds under load. This root only serves loopback tests: name both on
+# loopback.
+hosts_know_hostname() {
+  local name
+  for name in "$(hostname 2>/dev/null || true)" A.ROOT-SERVERS.NET; do
+    [[ -n $name ]] || continue
+    if ! grep -qiE "^[^#]*[[:space:]]$name([[:space:]]|\$)" "$ROOT/etc/hosts" 2>/dev/null; then
+      printf '127.0.1.1\t%s\n' "$name" >>"$ROOT/etc/hosts"
+      say "named $name in the root's /etc/hosts"
+    fi
+  done
 }
 
 # --- instances -----------------------------------------------------------------------------
