@@ -273,6 +273,8 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     callbackAttempts: config.voice.callbackAttempts,
     callbackRetrySeconds: config.voice.callbackRetrySeconds,
     defaultServer: () => config.asterisk.servers[0]?.name,
+    holdBridgeId: (queueId) => `hold-${config.asterisk.app}-${app.tenantId}-${queueId}`,
+    customers: { resolve: (input) => customers.resolve(input), linkInteraction: (customerId, interactionId, channel, at) => customers.linkInteraction(customerId, interactionId, channel, at) },
   });
   app.jobs.register('voice.callback_due', async (payload) => {
     if (payload.tenantId === app.tenantId) await voice.callbackDue(payload.callbackId);

@@ -87,19 +87,30 @@ export async function dropDatabase(url: string): Promise<void> {
   }
 }
 
-/** Runs `fn` in a transaction; commits on success, rolls back on any error. */
+/** True when MariaDB chose this transaction as a deadlock victim: running it again is the documented remedy. */
+export function isDeadlock(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ER_LOCK_DEADLOCK';
+}
+
+/**
+ * Runs `fn` in a transaction; commits on success, rolls back on any error. A transaction chosen
+ * as a deadlock victim is rolled back whole, so it is run again (up to three times in all).
+ */
 export async function withTx<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  const conn = await pool.getConnection();
-  try {
-    await conn.beginTransaction();
-    const result = await fn(conn);
-    await conn.commit();
-    return result;
-  } catch (e) {
-    await conn.rollback().catch(() => undefined);
-    throw e;
-  } finally {
-    conn.release();
+  for (let attempt = 1; ; attempt++) {
+    const conn = await pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const result = await fn(conn);
+      await conn.commit();
+      return result;
+    } catch (e) {
+      await conn.rollback().catch(() => undefined);
+      if (!isDeadlock(e) || attempt >= 3) throw e;
+    } finally {
+      conn.release();
+    }
+    await new Promise((r) => setTimeout(r, 5 * attempt + Math.floor(Math.random() * 10)));
   }
 }
 

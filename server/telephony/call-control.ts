@@ -104,7 +104,7 @@ export interface CallControl {
   removeFromBridge(server: string, bridgeId: string, channelIds: readonly string[]): Promise<void>;
   destroyBridge(server: string, bridgeId: string): Promise<void>;
   /** Rings an endpoint for `timeoutSeconds` while the caller keeps its music; returns the leg id. */
-  ringLeg(server: string, opts: { endpoint: string; tag: string; originatorCallId: string; callerId: string; timeoutSeconds: number }): Promise<string>;
+  ringLeg(server: string, opts: { endpoint: string; tag: string; originatorCallId?: string | undefined; callerId: string; timeoutSeconds: number }): Promise<string>;
   /**
    * Makes an answered leg's phone hand its transfers (SIP REFER) to us as `transfer_requested`
    * instead of the media server carrying them out.
@@ -148,6 +148,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   /** Customer channels we asked to hang up, and those the media server hung up by itself. */
   const hungUpByUs = new Set<string>();
   const hungUpByServer = new Set<string>();
+  const hungUpByRemote = new Set<string>();
 
   const emit = async (e: CallEvent): Promise<void> => {
     for (const h of handlers) {
@@ -181,10 +182,21 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
     }
   });
+  /** Who ended a channel: our own request, the far end (a hard request), or Asterisk itself (only soft ones). */
+  const endedByOf = (id: string): 'us' | 'remote' | 'media_server' => {
+    const by = hungUpByUs.has(id) ? 'us' : hungUpByRemote.has(id) ? 'remote' : hungUpByServer.has(id) ? 'media_server' : 'remote';
+    hungUpByUs.delete(id);
+    hungUpByRemote.delete(id);
+    hungUpByServer.delete(id);
+    return by;
+  };
   telephony.on('ChannelHangupRequest', (e) => {
     // A soft hang-up we did not ask for comes from inside Asterisk (shutdown, an admin, a timeout);
     // the customer's own BYE is a hard one.
-    if ((calls.has(e.channel.id) || legs.has(e.channel.id)) && e.soft && !hungUpByUs.has(e.channel.id)) hungUpByServer.add(e.channel.id);
+    // A far end's BYE shows as a hard request (a soft one may follow as the channel is torn down).
+    if (!calls.has(e.channel.id) && !legs.has(e.channel.id)) return;
+    if (!e.soft) hungUpByRemote.add(e.channel.id);
+    else if (!hungUpByUs.has(e.channel.id)) hungUpByServer.add(e.channel.id);
   });
   /**
    * Asterisk sends a channel's events once per subscription that covers it: our application's,
@@ -229,13 +241,12 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     const leg = legs.get(e.channel.id);
     if (leg) {
       legs.delete(e.channel.id);
-      const endedBy = hungUpByUs.delete(e.channel.id) ? 'us' : hungUpByServer.delete(e.channel.id) ? 'media_server' : 'remote';
+      const endedBy = endedByOf(e.channel.id);
       await emit({ type: 'leg_ended', server: c.name, legId: e.channel.id, tag: leg.tag, answered: leg.answered, cause: e.cause ?? 0, endedBy });
       return;
     }
     if (calls.delete(e.channel.id)) {
-      const endedBy = hungUpByUs.delete(e.channel.id) ? 'us' : hungUpByServer.has(e.channel.id) ? 'media_server' : 'remote';
-      hungUpByServer.delete(e.channel.id);
+      const endedBy = endedByOf(e.channel.id);
       await emit({ type: 'call_ended', server: c.name, callId: e.channel.id, cause: e.cause ?? 0, causeText: e.cause_txt ?? '', endedBy });
     }
   });
@@ -343,7 +354,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     async ringLeg(server, o) {
       const c = client(server);
       const channel = await c.channels.create({
-        endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, originator: o.originatorCallId, callerId: o.callerId,
+        endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, ...(o.originatorCallId ? { originator: o.originatorCallId } : {}), callerId: o.callerId,
         // A transfer pressed on a PJSIP phone (SIP REFER) comes to us as an event instead of being carried out by Asterisk.
         ...(o.endpoint.startsWith('PJSIP/') ? { variables: { 'PJSIP_TRANSFER_HANDLING()': 'ari-only' } } : {}),
       });

@@ -34,6 +34,8 @@ export interface SippOptions {
   sets?: Record<string, string>;
   /** SIPp's media port (`-mp`, the SDP's `[media_port]`); a free one by default. */
   mediaPort?: number;
+  /** SIPp's default pause (`-d`), for scenarios with a bare `<pause/>`. */
+  pauseMs?: number;
   calls?: number;
   /** Calls per second. */
   rate?: number;
@@ -63,6 +65,7 @@ export async function runSipp(options: SippOptions): Promise<SippResult> {
     '-i', instance.testCallerIp, '-p', String(sipPort), '-mi', instance.testCallerIp, '-mp', String(mediaPort),
     '-m', String(options.calls ?? 1), '-r', String(options.rate ?? 10), '-timeout', `${timeoutS}s`,
     ...Object.entries(options.sets ?? {}).flatMap(([k, v]) => ['-set', k, v]),
+    ...(options.pauseMs !== undefined ? ['-d', String(options.pauseMs)] : []),
   ]);
 }
 

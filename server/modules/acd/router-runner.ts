@@ -83,10 +83,35 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
 
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+  // The lease is renewed on its own timer, so a long step (a big backlog, a slow database) never
+  // lets it lapse; every write stays fenced by the lease, so this cannot let two routers write.
+  let renewTimer: NodeJS.Timeout | undefined;
+  let renewing = false;
+  function keepRenewing(): void {
+    clearInterval(renewTimer);
+    renewTimer = setInterval(() => {
+      const h = handle;
+      if (!h || renewing) return;
+      renewing = true;
+      lease
+        .renew(h)
+        .then((ok) => {
+          if (ok) lastRenew = opts.clock.now();
+          else if (handle === h) stepDown('lease expired before renewal');
+        })
+        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'lease renewal failed; retrying'))
+        .finally(() => {
+          renewing = false;
+        });
+    }, renewEvery);
+    renewTimer.unref();
+  }
+
   async function takeOver(h: LeaseHandle): Promise<void> {
     const started = Date.now();
     handle = h;
     lastRenew = opts.clock.now();
+    keepRenewing();
     const snap = await store.loadSnapshot();
     // A fresh router starts at time 0 so that its clock comes only from the entries (as in a replay).
     router = snap ? restorePartitionRouter(snap.configVersion, snap.queues, snap.snapshot) : newPartitionRouter(0);
@@ -104,6 +129,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
 
   function stepDown(why: string): void {
     if (handle) log.warn({ why }, 'router lost the partition lease; standing by');
+    clearInterval(renewTimer);
     handle = undefined;
     router = undefined;
   }
@@ -132,7 +158,8 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     }
     opts.onApplied?.(batch, fresh.length > 0);
     for (const b of batch) pendingRecords.push({ ...b, configVersion: router?.config.version ?? '0' });
-    await flushRecords();
+    // The durable history is written behind the routing, one flush at a time (records are idempotent).
+    void flushRecords();
     return true;
   }
 
@@ -185,16 +212,27 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     return taskMeta.get(taskId)?.channel;
   }
 
-  async function flushRecords(): Promise<void> {
-    if (pendingRecords.length === 0) return;
-    try {
-      await opts.sql.record(opts.tenantId, opts.partition, pendingRecords);
-      pendingRecords.length = 0;
-    } catch (err) {
-      // Records are idempotent; keep them and try again on the next batch.
-      if (pendingRecords.length > 50000) pendingRecords.splice(0, pendingRecords.length - 50000);
-      log.error({ err, pending: pendingRecords.length }, 'could not record routing history; will retry');
-    }
+  let flushing: Promise<void> | undefined;
+  function flushRecords(): Promise<void> {
+    flushing ??= (async () => {
+      try {
+        while (pendingRecords.length > 0) {
+          const batch = pendingRecords.splice(0, 5000);
+          try {
+            await opts.sql.record(opts.tenantId, opts.partition, batch);
+          } catch (err) {
+            // Records are idempotent; keep them and try again with the next batch.
+            pendingRecords.unshift(...batch);
+            if (pendingRecords.length > 50000) pendingRecords.splice(0, pendingRecords.length - 50000);
+            log.error({ err, pending: pendingRecords.length }, 'could not record routing history; will retry');
+            return;
+          }
+        }
+      } finally {
+        flushing = undefined;
+      }
+    })();
+    return flushing;
   }
 
   async function publishQueueViews(): Promise<void> {
@@ -231,7 +269,8 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       await takeOver(h);
       return;
     }
-    if (now - lastRenew >= renewEvery) {
+    if (now - lastRenew >= ttl) {
+      // The renewal timer has not succeeded for a whole lease time: the lease may be another's now.
       if (!(await lease.renew(handle))) {
         stepDown('lease expired before renewal');
         return;
@@ -271,6 +310,8 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     async stop() {
       running = false;
       await loop;
+      clearInterval(renewTimer);
+      await flushRecords().catch(() => undefined);
       if (handle) {
         await snapshot().catch(() => undefined);
         await lease.release(handle).catch(() => undefined);

@@ -160,12 +160,17 @@ export function createAcdService(deps: AcdServiceDeps) {
       await store.append(answer === 'accept' ? { type: 'offer_accepted', offerId } : { type: 'offer_declined', offerId }, now());
     },
 
-    /** The agent finished the task: its capacity is freed and, if the queue says so, wrap-up starts. */
-    async releaseTask(agentId: string, taskId: string): Promise<void> {
-      const row = await deps.sql.getTask(deps.tenantId, taskId);
-      if (!row || String(row.assigned_agent_id) !== agentId) throw acdErrors.taskNotFound(taskId);
+    /**
+     * The agent finished the task: its capacity is freed and, if the queue says so, wrap-up starts.
+     * The durable task record is written behind the router, so a caller that knows the task's
+     * queue (the voice service) passes it: the release must not wait for, or fail on, that record
+     * (the router itself refuses a release of a task the agent does not hold).
+     */
+    async releaseTask(agentId: string, taskId: string, known?: { queueId: string }): Promise<void> {
+      const row = known ? undefined : await deps.sql.getTask(deps.tenantId, taskId);
+      if (!known && (!row || String(row.assigned_agent_id) !== agentId)) throw acdErrors.taskNotFound(taskId);
       await store.append({ type: 'capacity_released', agentId, taskId }, now());
-      const rules = await deps.afterCall?.(String(row.queue_id));
+      const rules = await deps.afterCall?.(known ? known.queueId : String(row?.queue_id));
       if (rules && rules.wrapUpMs > 0) {
         const current = (await store.presenceOf(agentId))?.presence.kind;
         // Wrap-up follows a finished task of a ready or busy agent; an agent who went not ready stays so.

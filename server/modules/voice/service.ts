@@ -108,6 +108,13 @@ export interface VoiceDeps {
   playbackWaitMs?: number;
   /** The media server that places callbacks asked for over the API. */
   defaultServer?(): string | undefined;
+  /** The id of a queue's holding bridge on the media server (shared servers: tenants and applications apart). */
+  holdBridgeId?(queueId: string): string;
+  /** Finds (or creates) the customer behind a caller and links the interaction: one customer, one thread. */
+  customers?: {
+    resolve(input: { channel: 'phone'; address: string; verified: boolean; at: number; displayName?: string }): Promise<{ customerId: string; created: boolean; displayName: string | null; interactionsCount: number; lastInteractionAt: string | null } | null>;
+    linkInteraction(customerId: string, interactionId: string, channel: 'voice', at: number): Promise<unknown>;
+  };
 }
 
 const agentOfOffer = (offerId: string): string => offerId.slice(offerId.lastIndexOf('@') + 1);
@@ -191,6 +198,7 @@ export function createVoiceService(deps: VoiceDeps) {
   }
   /** Write-through: every change of a live call reaches Redis before the next step of that call. */
   const persist = (call: LiveCall): Promise<void> => deps.liveStore.save(call as LiveCallRecord);
+  const hold = (queueId: string): string => deps.holdBridgeId?.(queueId) ?? `hold-${queueId}`;
   /** The customer's channel: the arriving channel, or the one dialled for a callback. */
   const chan = (call: LiveCall): string => call.customerLeg ?? call.callId;
   const rulesOf = async (queueId: string): Promise<QueueVoiceRules> => (queueId && deps.voiceRules ? ((await deps.voiceRules(queueId).catch(() => undefined)) ?? {}) : {});
@@ -303,8 +311,8 @@ export function createVoiceService(deps: VoiceDeps) {
     // A callback between attempts (or before its first) has no customer channel to hang up.
     if (!call.callback || call.customerLeg) safe('hang up caller', cc().hangup(call.server, chan(call)));
     if (call.bridgeId) safe('destroy bridge', cc().destroyBridge(call.server, call.bridgeId));
-    if (call.agentId && call.agentTaskId) safe('release agent', deps.acd.releaseTask(call.agentId, call.agentTaskId));
-    for (const p of call.others) if (p.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId));
+    if (call.agentId && call.agentTaskId) safe('release agent', deps.acd.releaseTask(call.agentId, call.agentTaskId, { queueId: call.queueId }));
+    for (const p of call.others) if (p.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId, { queueId: call.queueId }));
     if (call.consult) await dropConsult(call, false);
     if (was === 'queued' && (outcome === 'cancelled' || outcome === 'merged')) safe('cancel task', deps.acd.cancelTask(call.taskId));
     else if (was === 'queued' && outcome !== 'max_wait' && outcome !== 'queue_closed' && outcome !== 'callback_requested') {
@@ -349,6 +357,17 @@ export function createVoiceService(deps: VoiceDeps) {
       queueId: '', arrivedAt: at, state: 'ivr', taskId: e.callId, taskSeq: 0, legs: {}, others: [], legSeq: 0,
       queueMs: 0, talkGrossMs: 0, holdMs: 0, transfers: 0,
     };
+    // One customer, one thread: who is calling, and what came before (a lookup failure never fails the call).
+    const customer = await deps.customers
+      ?.resolve({ channel: 'phone', address: e.callerNumber, verified: false, at, ...(e.callerName ? { displayName: e.callerName } : {}) })
+      .catch((err: unknown) => {
+        log.warn({ err, callId: e.callId }, 'customer not resolved');
+        return null;
+      });
+    if (customer) {
+      call.customer = { id: customer.customerId, name: customer.displayName, known: !customer.created, interactions: customer.interactionsCount, lastInteractionAt: customer.lastInteractionAt };
+      safe('link the interaction', deps.customers!.linkInteraction(customer.customerId, call.interactionId, 'voice', at));
+    }
     track(call);
     await persist(call);
     await cc().answer(e.server, e.callId);
@@ -385,9 +404,9 @@ export function createVoiceService(deps: VoiceDeps) {
     if (q.context) call.ivr = q.context;
     await persist(call);
     if (!call.callback) {
-      const hold = `hold-${q.queueId}`;
-      await cc().ensureHoldingBridge(call.server, hold);
-      await cc().addToBridge(call.server, hold, [chan(call)]);
+      const holding = hold(q.queueId);
+      await cc().ensureHoldingBridge(call.server, holding);
+      await cc().addToBridge(call.server, holding, [chan(call)]);
       await armAnnouncements(call);
     }
     await deps.store.callQueued(deps.tenantId, call.callId, q.queueId, call.ivr ?? null, now());
@@ -411,7 +430,7 @@ export function createVoiceService(deps: VoiceDeps) {
     if (call.queuedAt !== undefined) call.queueMs += now() - call.queuedAt;
     call.queuedAt = undefined;
     await persist(call);
-    await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [chan(call)]);
+    await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
     if (reason === 'max_wait' && rules.onMaxWait === 'voicemail') return recordVoicemail(call, call.queueId, 120, true, 'max_wait');
     await playAndWait(call, [`sound:${reason === 'max_wait' ? (rules.maxWaitSound ?? 'please-try-call-later') : (rules.closedSound ?? 'please-try-call-later')}`]);
     await end(call, reason);
@@ -438,7 +457,7 @@ export function createVoiceService(deps: VoiceDeps) {
     log.info({ callId: call.callId, callbackId: id, queueId: call.queueId, via: o.via }, 'callback requested; the place in the queue is kept');
     // The caller hears that they will be called back, then is let go; the task moves to the callback.
     stopAnnouncing(call.callId);
-    if (inQueue) await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [chan(call)]);
+    if (inQueue) await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
     await playAndWait(call, ['sound:queue-thankyou'], 8000);
     await end(call, 'callback_requested');
     track(cb);
@@ -603,11 +622,13 @@ export function createVoiceService(deps: VoiceDeps) {
       kind: 'screen_pop', offerId: o.id, taskId: consult ? call.consult?.taskId : call.taskId, interactionId: call.interactionId, channel: 'voice',
       queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
       ...(consult ? { consultation: { fromAgentId: call.agentId } } : {}),
+      ...(call.customer ? { customer: call.customer, threadId: call.customer.id } : {}),
+      ...(call.callback ? { callback: { id: call.callback.id, number: call.callback.number, attempt: call.callback.attempts + 1 } } : {}),
       ...(call.ivr ? { ivr: { inputs: call.ivr.vars, path: call.ivr.path, dips: call.ivr.dips, language: call.ivr.language } } : {}),
     }));
     const ring = () =>
       cc().ringLeg(call.server, {
-        endpoint: deps.agentEndpoint(o.agentId), tag: o.id, originatorCallId: consult && call.agentLeg ? call.agentLeg : call.callId, callerId: 'ACD', timeoutSeconds: Math.max(1, (o.expiresAt - now()) / 1000),
+        endpoint: deps.agentEndpoint(o.agentId), tag: o.id, originatorCallId: consult && call.agentLeg ? call.agentLeg : call.callback && !call.customerLeg ? undefined : chan(call), callerId: 'ACD', timeoutSeconds: Math.max(1, (o.expiresAt - now()) / 1000),
       });
     try {
       // One quick second try: a transient media-server hiccup should not cost the agent a miss.
@@ -671,7 +692,14 @@ export function createVoiceService(deps: VoiceDeps) {
         if (!call) return;
         return serial(call.callId, async () => {
           if (call.consult?.taskId === d.taskId) return consultAnswered(call, d.agentId, d.offerId);
-          if (call.taskId === d.taskId && call.state === 'queued') return connectAgent(call, d.agentId, d.offerId, d.waitedMs);
+          if (call.taskId === d.taskId && call.state === 'queued') {
+            await connectAgent(call, d.agentId, d.offerId, d.waitedMs).catch(async (err: unknown) => {
+              // A side left between the answer and the bridge (or the media server refused): the
+              // call cannot go on as it is; ending it frees the agent and says so on record.
+              log.warn({ err, callId: call.callId, agentId: d.agentId }, 'could not connect the agent; ending the call');
+              await end(call, 'connect_failed');
+            });
+          }
         });
       }
       case 'task_removed': {
@@ -695,9 +723,9 @@ export function createVoiceService(deps: VoiceDeps) {
           call.queueId = d.toQueueId;
           await persist(call);
           if (!call.callback) {
-            await cc().removeFromBridge(call.server, `hold-${d.fromQueueId}`, [chan(call)]);
-            await cc().ensureHoldingBridge(call.server, `hold-${d.toQueueId}`);
-            await cc().addToBridge(call.server, `hold-${d.toQueueId}`, [chan(call)]);
+            await cc().removeFromBridge(call.server, hold(d.fromQueueId), [chan(call)]);
+            await cc().ensureHoldingBridge(call.server, hold(d.toQueueId));
+            await cc().addToBridge(call.server, hold(d.toQueueId), [chan(call)]);
             await armAnnouncements(call);
           }
           await deps.store.callQueued(deps.tenantId, call.callId, d.toQueueId, call.ivr ?? null, now());
@@ -752,7 +780,7 @@ export function createVoiceService(deps: VoiceDeps) {
       deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId, waitedMs });
       return;
     }
-    await cc().removeFromBridge(call.server, `hold-${call.queueId}`, [chan(call)]);
+    await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
     const bridge = await ensureCallBridge(call, agentId);
     await cc().addToBridge(call.server, bridge, [chan(call), legId]);
     safe('take phone transfers', cc().takeTransfers(call.server, legId));
@@ -808,7 +836,7 @@ export function createVoiceService(deps: VoiceDeps) {
       safe('agent leaves', cc().hangup(call.server, agentLeg));
       safe('leg record', deps.store.legEnded(deps.tenantId, call.callId, agentLeg, now(), 'transferred'));
     }
-    if (agentId && agentTaskId) await deps.acd.releaseTask(agentId, agentTaskId);
+    if (agentId && agentTaskId) await deps.acd.releaseTask(agentId, agentTaskId, { queueId: call.queueId });
   }
 
   function checkTarget(target: TransferTarget): void {
@@ -925,7 +953,7 @@ export function createVoiceService(deps: VoiceDeps) {
       safe('leg record', deps.store.legEnded(deps.tenantId, call.callId, c.legId, now(), 'consult_ended'));
     }
     if (c.taskId) {
-      if (c.answered && c.agentId) safe('release consulted agent', deps.acd.releaseTask(c.agentId, c.taskId));
+      if (c.answered && c.agentId) safe('release consulted agent', deps.acd.releaseTask(c.agentId, c.taskId, { queueId: call.queueId }));
       else safe('cancel consultation', deps.acd.cancelTask(c.taskId));
     }
     if (unhold && call.state === 'connected') await takeOffHold(call);
@@ -1064,7 +1092,7 @@ export function createVoiceService(deps: VoiceDeps) {
     const other = call.others.findIndex((p) => p.legId === e.legId);
     if (other >= 0) {
       const [p] = call.others.splice(other, 1);
-      if (p?.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId));
+      if (p?.agentId && p.taskId) safe('release agent', deps.acd.releaseTask(p.agentId, p.taskId, { queueId: call.queueId }));
       await persist(call);
       if (!call.agentLeg && call.others.length === 0) await end(call, 'completed');
       return;
@@ -1091,7 +1119,7 @@ export function createVoiceService(deps: VoiceDeps) {
           call.agentTaskId = p?.taskId;
         }
         await persist(call);
-        if (agentId && agentTaskId) safe('release agent', deps.acd.releaseTask(agentId, agentTaskId));
+        if (agentId && agentTaskId) safe('release agent', deps.acd.releaseTask(agentId, agentTaskId, { queueId: call.queueId }));
         return;
       }
       await end(call, 'completed');

@@ -207,6 +207,8 @@ export interface LiveCallRecord {
   priority?: number;
   /** A callback: the customer is called when the turn comes; its channel is `customerLeg`. */
   callback?: { id: string; number: string; attempts: number; maxAttempts: number; requestedAt: number; dialLeg?: string | undefined };
+  /** The customer behind the caller (its id is the thread id) and what came before. */
+  customer?: { id: string; name: string | null; known: boolean; interactions: number; lastInteractionAt: string | null };
   /** The customer's channel when it is not `callId` (a callback dialled out). */
   customerLeg?: string | undefined;
   /** The ACD task of the call's current queue visit (a transfer to a queue is a new task). */
