@@ -21,6 +21,7 @@ t.test('given the job runtime on real Redis', async (t) => {
       seen.push(payload.keyId);
     });
     jobs.register('recording.retention', async () => undefined);
+    jobs.register('voice.callback_due', async () => undefined);
     t.throws(() => jobs.register('api-key.touch', async () => undefined), /has two handlers/);
     await jobs.start();
     await jobs.enqueue('api-key.touch', { tenantId: 1, keyId: 'k1', at: new Date().toISOString() }, { dedupeKey: 'k1-minute-1' });

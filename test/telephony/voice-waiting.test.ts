@@ -9,7 +9,7 @@
 import t from 'tap';
 import { createSilentLogger } from '../../server/infra/logger.js';
 import { createAriClient } from '../../server/telephony/ari-client.js';
-import { bearer, buildTestAppWithTelephony, eventually, loginAs, serverLog } from '../helpers/app.js';
+import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening, type SippResult } from '../helpers/sipp.js';
 
@@ -98,7 +98,10 @@ t.test('given queues with waiting rules on a real Asterisk and an outside line',
   const rows = async (where: string, args: unknown[]): Promise<CallRow[]> =>
     ((await app.mysql.query(`SELECT id, caller_number, direction, interaction_id, queue_id, agent_id, answered_at, outcome FROM voice_calls WHERE ${where} ORDER BY arrived_at`, args)) as unknown as [CallRow[]])[0];
   const stamp = Date.now().toString().slice(-6);
-  const explain = () => t.comment(serverLog.filter((l) => !/request (completed|rejected)|incoming request|migration/.test(l)).slice(-25).join(''));
+  const explain = async () => {
+    const [ds] = await app.mysql.query('SELECT task_id, kind, body FROM route_decisions ORDER BY id');
+    t.comment(`decisions: ${JSON.stringify((ds as { task_id: string; kind: string; body: { kind: string; reason?: string; offers?: { agentId: string }[] } }[]).map((d) => [d.task_id, d.kind, d.body.reason ?? d.body.offers?.map((o) => o.agentId).join(',') ?? '']))}`);
+  };
 
   await t.test('when a caller waits in a queue that announces then the caller hears the place regularly', async (t) => {
     await presence('not_ready');
@@ -138,8 +141,8 @@ t.test('given queues with waiting rules on a real Asterisk and an outside line',
     const retry = await eventually(async () => {
       const c = (await api('GET', `/v1/callbacks/${cbId}`)).json();
       return c.state === 'scheduled' ? c : undefined;
-    }, 15_000, 100).catch((err: unknown) => {
-      explain();
+    }, 15_000, 100).catch(async (err: unknown) => {
+      await explain();
       throw err;
     });
     t.same(retry.history.map((h: { result: string }) => h.result), ['busy'], 'the busy attempt is on record');

@@ -172,6 +172,7 @@ export function createVoiceService(deps: VoiceDeps) {
     });
     return run;
   }
+  const ivrToRestart = new Set<string>();
   // Nothing about calls is handled before the live calls are read back (see `restore`).
   let markRestored: () => void = () => undefined;
   const restored = new Promise<void>((resolve) => {
@@ -232,13 +233,19 @@ export function createVoiceService(deps: VoiceDeps) {
 
   // Position and estimated-wait announcements for waiting callers, one timer per call.
   const announceTimers = new Map<string, NodeJS.Timeout>();
-  function stopAnnouncing(callId: string): void {
+  /** The announcement playing to a waiting caller, by call id (stopped before the caller leaves the bridge). */
+  const announcing = new Map<string, { server: string; playbackId: string }>();
+  function stopAnnouncing(callId: string): Promise<void> {
     const t = announceTimers.get(callId);
     if (t) clearInterval(t);
     announceTimers.delete(callId);
+    const p = announcing.get(callId);
+    announcing.delete(callId);
+    // A playback to a bridged channel holds the channel in the bridge until it ends: stop it first.
+    return p ? cc().stopPlayback(p.server, p.playbackId).catch(() => undefined) : Promise.resolve();
   }
   async function armAnnouncements(call: LiveCall): Promise<void> {
-    stopAnnouncing(call.callId);
+    await stopAnnouncing(call.callId);
     const rules = await rulesOf(call.queueId);
     if (!rules.announceEverySeconds || call.callback) return;
     const timer = setInterval(() => {
@@ -276,7 +283,10 @@ export function createVoiceService(deps: VoiceDeps) {
     if (call.state !== 'queued' || call.callback) return;
     const media = await announcementMedia(call);
     deps.events.publish('voice.announced', { tenantId: deps.tenantId, callId: call.callId, queueId: call.queueId, position: positionOf(call) });
-    await cc().play(call.server, chan(call), media).catch((err: unknown) => log.warn({ err, callId: call.callId }, 'could not announce'));
+    call.legSeq += 1;
+    const playbackId = `ann-${call.callId}-${call.legSeq}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    announcing.set(call.callId, { server: call.server, playbackId });
+    await cc().play(call.server, chan(call), media, { playbackId }).catch((err: unknown) => log.warn({ err, callId: call.callId }, 'could not announce'));
   }
 
   const callOf = (taskOrCall: string): LiveCall | undefined => {
@@ -301,7 +311,7 @@ export function createVoiceService(deps: VoiceDeps) {
     closeSpans(call, at);
     call.state = 'ended';
     untrack(call);
-    stopAnnouncing(call.callId);
+    await stopAnnouncing(call.callId);
     for (const legId of Object.values(call.legs)) safe('hang up leg', cc().hangup(call.server, legId));
     if (call.callback?.dialLeg) safe('hang up callback dial', cc().hangup(call.server, call.callback.dialLeg));
     if (call.pendingExternal) safe('hang up outside leg', cc().hangup(call.server, call.pendingExternal.legId));
@@ -391,7 +401,7 @@ export function createVoiceService(deps: VoiceDeps) {
    * call coming back (a transfer to a queue) gets a new task of its own.
    */
   async function enterQueue(call: LiveCall, q: QueueEntry): Promise<void> {
-    if (call.state === 'queued' || call.state === 'connected') {
+    if (call.state === 'queued' || call.state === 'connected' || call.state === 'scheduled') {
       call.taskSeq += 1;
       call.taskId = `${call.callId}~${call.taskSeq}`;
       byTask.set(call.taskId, call.callId);
@@ -422,7 +432,7 @@ export function createVoiceService(deps: VoiceDeps) {
 
   /** Leaving the queue without an agent: at max wait a message or a voicemail, when closed a message. */
   async function leaveQueue(call: LiveCall, reason: string): Promise<void> {
-    stopAnnouncing(call.callId);
+    await stopAnnouncing(call.callId);
     if (call.callback || (reason !== 'max_wait' && reason !== 'queue_closed')) return end(call, reason);
     const rules = await rulesOf(call.queueId);
     // The task is gone from the ACD: the call is no longer waiting there.
@@ -456,7 +466,7 @@ export function createVoiceService(deps: VoiceDeps) {
     deps.events.publish('voice.callback_requested', { tenantId: deps.tenantId, callbackId: id, interactionId: call.interactionId, queueId: call.queueId, via: o.via });
     log.info({ callId: call.callId, callbackId: id, queueId: call.queueId, via: o.via }, 'callback requested; the place in the queue is kept');
     // The caller hears that they will be called back, then is let go; the task moves to the callback.
-    stopAnnouncing(call.callId);
+    await stopAnnouncing(call.callId);
     if (inQueue) await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
     await playAndWait(call, ['sound:queue-thankyou'], 8000);
     await end(call, 'callback_requested');
@@ -723,6 +733,7 @@ export function createVoiceService(deps: VoiceDeps) {
           call.queueId = d.toQueueId;
           await persist(call);
           if (!call.callback) {
+            await stopAnnouncing(call.callId);
             await cc().removeFromBridge(call.server, hold(d.fromQueueId), [chan(call)]);
             await cc().ensureHoldingBridge(call.server, hold(d.toQueueId));
             await cc().addToBridge(call.server, hold(d.toQueueId), [chan(call)]);
@@ -770,7 +781,7 @@ export function createVoiceService(deps: VoiceDeps) {
     delete call.legs[offerId];
     byOffer.delete(offerId);
     await persist(call);
-    stopAnnouncing(call.callId);
+    await stopAnnouncing(call.callId);
     if (call.callback) {
       // The agent is reserved and on the line: now the customer is dialled.
       const bridge = await ensureCallBridge(call, agentId);
@@ -1183,6 +1194,7 @@ export function createVoiceService(deps: VoiceDeps) {
       }
       case 'playback_finished':
         playbackWaiters.get(e.playbackId)?.();
+        for (const [callId, p] of announcing) if (p.playbackId === e.playbackId) announcing.delete(callId);
         return;
       case 'recording_ended':
         recordingWaiters.get(e.name)?.({ ok: e.ok, durationSeconds: e.durationSeconds });
@@ -1198,7 +1210,12 @@ export function createVoiceService(deps: VoiceDeps) {
   /** Reads back the calls this tenant had in flight (after a restart or a kill of the process). */
   async function restore(): Promise<number> {
     const records = await deps.liveStore.loadAll();
-    for (const r of records) if (!live.has(r.callId) && r.state !== 'ended') track(r as LiveCall);
+    for (const r of records) {
+      if (live.has(r.callId) || r.state === 'ended') continue;
+      track(r as LiveCall);
+      // IVR sessions live in the process that ran them: these callers start the flow again.
+      if (r.state === 'ivr') ivrToRestart.add(r.callId);
+    }
     for (const c of live.values()) if (c.state === 'queued') void armAnnouncements(c).catch(() => undefined);
     if (records.length) log.info({ calls: records.length }, 'live calls read back from Redis');
     return records.length;
@@ -1233,6 +1250,14 @@ export function createVoiceService(deps: VoiceDeps) {
           return;
         }
         adopt.push({ id: call.callId, kind: 'call' });
+        if (call.state === 'ivr' && ivrToRestart.delete(call.callId) && deps.ivr && !call.pendingExternal) {
+          const flowId = (await deps.store.getEntry(deps.tenantId, call.entry))?.targetId;
+          if (flowId) {
+            log.info({ callId: call.callId, flowId }, 'caller was in the IVR when the process stopped; starting the flow again');
+            cc().adopt(server, [{ id: call.callId, kind: 'call' }]);
+            safe('restart the IVR', deps.ivr.start({ server, callId: call.callId, entry: call.entry, flowId, callerNumber: call.callerNumber, callerName: call.callerName }));
+          }
+        }
         for (const [offerId, legId] of Object.entries(call.legs)) {
           const leg = channels.get(legId);
           if (leg) adopt.push({ id: legId, kind: 'leg', tag: offerId, answered: leg.answered });
