@@ -1,4 +1,5 @@
 /* The command line is the one place that talks to a terminal; console is allowed here. */
+import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Ajv } from 'ajv';
@@ -32,7 +33,7 @@ const USAGE = `Usage: ipcc <command>
   route simulate --scenario FILE       run a synthetic day through the router and print service level,
          [--seed N] [--json]           speed of answer, abandonment and occupancy per queue
                                        (example: config/examples/simulation.json)
-  ivr simulate FLOW --digits 1,2,#     run an IVR flow (JSON) without a phone and print the path taken
+  ivr simulate FLOW --digits 1,2,#     run an IVR flow (JSON or YAML) without a phone and print the path taken
          [--caller NUMBER] [--open | --closed] [--json]
                                        (calendars: --open treats every business-hours branch as open)
   config check                         validate the configuration and print it (secrets hidden)
@@ -118,7 +119,9 @@ function parseTime(flagName: string, v: string | undefined): number {
 
 function readJson(path: string, what: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    const text = readFileSync(path, 'utf8');
+    // Flows may be written in YAML too (.yaml / .yml).
+    return /\.ya?ml$/i.test(path) ? parseYaml(text, { maxAliasCount: 50 }) : JSON.parse(text);
   } catch (e) {
     throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
   }

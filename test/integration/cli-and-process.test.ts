@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
+import { stringify as stringifyYaml } from 'yaml';
 import { dropDatabase } from '../../server/infra/mysql.js';
 import { MYSQL_BASE, REDIS_URL, deleteKeys, eventually, uniqueId } from '../helpers/app.js';
 import { freePort } from '../helpers/server-process.js';
@@ -164,4 +165,10 @@ t.test('given `ipcc ivr simulate` when run on the sample flow then it prints the
   t.match(refused.stderr, /node a: ivr\.missing_target/);
   const keys = await run(['bin/ipcc.js', 'ivr', 'simulate', 'ivr/flows/main-line.json', '--digits', '12'], env);
   t.equal(keys.code, 64);
+  // The same sample written in YAML takes the same path.
+  const yamlFile = join(dir, 'main-line.yaml');
+  writeFileSync(yamlFile, stringifyYaml(JSON.parse(readFileSync('ivr/flows/main-line.json', 'utf8'))));
+  const fromYaml = await run(['bin/ipcc.js', 'ivr', 'simulate', yamlFile, '--digits', '1,2,1'], env);
+  t.equal(fromYaml.code, 0, fromYaml.stderr);
+  t.equal(fromYaml.stdout, ok.stdout, 'a YAML flow simulates exactly like its JSON');
 });

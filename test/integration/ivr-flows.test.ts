@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { stringify } from 'yaml';
 import { bearer, buildTestApp, loginAs } from '../helpers/app.js';
 
 const sample = JSON.parse(readFileSync(new URL('../../ivr/flows/main-line.json', import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -20,6 +21,22 @@ t.test('IVR flow administration: upload, validate, publish, roll back', async (t
     const flow = (await app.inject({ method: 'GET', url: '/v1/ivr/flows/main-line', headers: H })).json();
     t.equal(flow.publishedVersion, null);
     t.same(flow.versions.map((v: { version: number }) => v.version), [1, 2]);
+  });
+
+  t.test('given the sample flow written in YAML when uploaded then it is stored as the same document; bad YAML is a clear 400', async (t) => {
+    const yamlId = 'main-line-yaml';
+    const doc: Record<string, unknown> = { ...sample, id: yamlId };
+    const up = await app.inject({ method: 'POST', url: `/v1/ivr/flows/${yamlId}/versions`, headers: { ...H, 'content-type': 'application/yaml' }, payload: stringify(doc) });
+    t.equal(up.statusCode, 201, up.body);
+    const stored = (await app.inject({ method: 'GET', url: `/v1/ivr/flows/${yamlId}/versions/1`, headers: H })).json();
+    t.same({ ...stored.body, version: doc.version }, doc, 'the YAML upload is the same flow as its JSON');
+    const broken = await app.inject({ method: 'POST', url: `/v1/ivr/flows/${yamlId}/validate`, headers: { ...H, 'content-type': 'text/yaml' }, payload: 'nodes: [unclosed\n  - x: : :' });
+    t.equal(broken.statusCode, 400);
+    t.equal(broken.json().code, 'malformed_yaml');
+    // A few lines of aliases must not expand into millions of nodes.
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]'].join('\n');
+    const b = await app.inject({ method: 'POST', url: `/v1/ivr/flows/${yamlId}/validate`, headers: { ...H, 'content-type': 'application/yaml' }, payload: bomb });
+    t.equal(b.statusCode, 400, 'an alias bomb is refused');
   });
 
   t.test('given a broken flow when validated or uploaded then 400 flow_invalid naming each node', async (t) => {

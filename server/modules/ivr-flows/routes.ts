@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import { parse as parseYaml } from 'yaml';
 import { principalOf } from '../auth/routes.js';
+import { flowErrors } from './errors.js';
 import type { FlowService } from './service.js';
 import * as s from './schemas.js';
 
@@ -11,6 +13,15 @@ const readers = { roles: ['admin', 'supervisor'] } as const;
 /** Upload, validate, publish and roll back IVR flows. */
 export async function flowRoutes(app: FastifyInstance, opts: { service: FlowService }): Promise<void> {
   const { service } = opts;
+  // Flows may be written in YAML as well as JSON: the same document, checked by the same schema.
+  // Aliases are capped so that a small document cannot expand into a huge one.
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseYaml(body as string, { maxAliasCount: 50, prettyErrors: false }));
+    } catch (e) {
+      done(flowErrors.malformedYaml((e as Error).message.split('\n')[0] ?? 'unreadable'), undefined);
+    }
+  });
   app.post<{ Params: { id: string } }>(
     '/v1/ivr/flows/:id/validate',
     { config: admin, schema: { tags: ['ivr'], summary: 'Check a flow without storing it; problems name the node', security, params: s.flowIdParams, body: s.flowDocument, response: { 200: s.anyObject, 400: err, 401: err, 403: err } } },
