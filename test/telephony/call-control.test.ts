@@ -10,6 +10,7 @@ import { createSilentLogger } from '../../server/infra/logger.js';
 import { createAriClient } from '../../server/telephony/ari-client.js';
 import { bearer, buildTestAppWithTelephony, eventually, loginAs, serverLog } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
+import { pushOutsideLine } from '../helpers/outside-line.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening, type SippResult } from '../helpers/sipp.js';
 
 t.setTimeout(240_000);
@@ -61,14 +62,7 @@ t.test('given agents on a real Asterisk and an outside line', async (t) => {
   await must('PUT', `/v1/entry-points/${entryBack}`, { queueId: 'back' });
   // The outside line: a PJSIP endpoint whose contact is a SIPp UAS (the outside party).
   const outsidePort = await freeUdpPort('127.0.0.1', 1);
-  const push = (type: string, fields: Record<string, string>) =>
-    ari.request('PUT', `/asterisk/config/dynamic/res_pjsip/${type}/${trunk}`, { body: { fields: Object.entries(fields).map(([attribute, value]) => ({ attribute, value })) } });
-  await push('aor', { contact: `sip:outside@127.0.0.1:${outsidePort}`, max_contacts: '1' });
-  await push('endpoint', { aors: trunk, context: 'ipcc-agents', allow: '!all,ulaw', direct_media: 'no' });
-  t.teardown(async () => {
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/endpoint/${trunk}`).catch(() => undefined);
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/aor/${trunk}`).catch(() => undefined);
-  });
+  await pushOutsideLine(t, asterisk, { name: trunk, port: outsidePort, appName });
 
   const ready = async (agentId: string) => {
     const state = async () => (await api('GET', `/v1/agents/${agentId}/state`)).json().presence.kind as string;

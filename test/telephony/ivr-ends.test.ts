@@ -6,10 +6,9 @@
  * UASs at fixed addresses.
  */
 import t from 'tap';
-import { createSilentLogger } from '../../server/infra/logger.js';
-import { createAriClient } from '../../server/telephony/ari-client.js';
 import { bearer, eventually, loginAs } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
+import { pushOutsideLine } from '../helpers/outside-line.js';
 import { buildIvrTestApp, publishFlowAt } from '../helpers/ivr.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
 
@@ -21,7 +20,6 @@ t.test('given an IVR menu leading to a voicemail, an outside transfer and a call
   const line = uniqueName('line');
   const { app } = await buildIvrTestApp(t, asterisk, appName, { IPCC_OUTBOUND_DIAL: `PJSIP/{number}@${line}`, IPCC_ROUTER_LEASE_MS: '1000' });
   await eventually(async () => app.router?.isLeader(), 5000);
-  const ari = createAriClient({ name: 'ivrend-check', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-check`, logger: createSilentLogger() });
   const H = bearer((await loginAs(app, ['admin'])).token);
   const must = async (method: 'PUT' | 'GET' | 'POST', url: string, payload?: object) => {
     const r = await app.inject({ method, url, headers: H, ...(payload ? { payload } : {}) });
@@ -35,14 +33,7 @@ t.test('given an IVR menu leading to a voicemail, an outside transfer and a call
   const agentPort = await freeUdpPort('127.0.0.1', 1);
   await must('PUT', `/v1/agents/${agent}/sip-login`, { contact: `sip:agent@127.0.0.1:${agentPort}` });
   const outsidePort = await freeUdpPort('127.0.0.1', 1);
-  const push = (type: string, fields: Record<string, string>) =>
-    ari.request('PUT', `/asterisk/config/dynamic/res_pjsip/${type}/${line}`, { body: { fields: Object.entries(fields).map(([attribute, value]) => ({ attribute, value })) } });
-  await push('aor', { contact: `sip:outside@127.0.0.1:${outsidePort}`, max_contacts: '1' });
-  await push('endpoint', { aors: line, context: 'ipcc-agents', allow: '!all,ulaw,alaw', direct_media: 'no' });
-  t.teardown(async () => {
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/endpoint/${line}`).catch(() => undefined);
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/aor/${line}`).catch(() => undefined);
-  });
+  await pushOutsideLine(t, asterisk, { name: line, port: outsidePort, appName });
   const flowId = `ends-${Date.now().toString(36)}`;
   const entry = `2${Date.now().toString().slice(-7)}`;
   const flow = {

@@ -11,6 +11,7 @@ import { createSilentLogger } from '../../server/infra/logger.js';
 import { createAriClient } from '../../server/telephony/ari-client.js';
 import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
+import { pushOutsideLine } from '../helpers/outside-line.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening, type SippResult } from '../helpers/sipp.js';
 
 t.setTimeout(300_000);
@@ -74,14 +75,7 @@ t.test('given queues with waiting rules on a real Asterisk and an outside line',
   }
   // The outside line: its one contact is the customer's phone.
   const customerPort = await freeUdpPort('127.0.0.1', 1);
-  const push = (type: string, fields: Record<string, string>) =>
-    ari.request('PUT', `/asterisk/config/dynamic/res_pjsip/${type}/${trunk}`, { body: { fields: Object.entries(fields).map(([attribute, value]) => ({ attribute, value })) } });
-  await push('aor', { contact: `sip:customer@127.0.0.1:${customerPort}`, max_contacts: '1' });
-  await push('endpoint', { aors: trunk, context: 'ipcc-agents', allow: '!all,ulaw', direct_media: 'no' });
-  t.teardown(async () => {
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/endpoint/${trunk}`).catch(() => undefined);
-    await ari.request('DELETE', `/asterisk/config/dynamic/res_pjsip/aor/${trunk}`).catch(() => undefined);
-  });
+  await pushOutsideLine(t, asterisk, { name: trunk, port: customerPort, appName });
 
   const presence = async (kind: 'ready' | 'not_ready') => {
     const state = async () => (await api('GET', `/v1/agents/${agent}/state`)).json().presence.kind as string;

@@ -1,3 +1,4 @@
+import { createLanes } from '../../infra/lanes.js';
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../../infra/audit.js';
 import type { Clock } from '../../infra/clock.js';
@@ -121,17 +122,7 @@ export function createSupervisionService(deps: SupervisionDeps) {
   };
 
   /** Work on one session runs one step at a time, whatever asks for it (API, media events, the call's end). */
-  const lanes = new Map<string, Promise<void>>();
-  function lane<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = lanes.get(sessionId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(() => undefined, () => undefined);
-    lanes.set(sessionId, tail);
-    void tail.then(() => {
-      if (lanes.get(sessionId) === tail) lanes.delete(sessionId);
-    });
-    return run;
-  }
+  const lane = createLanes();
   const background = (what: string, p: Promise<unknown>): void => {
     p.catch((err: unknown) => log.error({ err, what }, 'supervision step failed'));
   };

@@ -1,3 +1,4 @@
+import { createLanes } from '../../infra/lanes.js';
 import type { RouterDecision } from '../../acd/decisions.js';
 import type { Clock } from '../../infra/clock.js';
 import type { AuditLog } from '../../infra/audit.js';
@@ -161,17 +162,7 @@ export function createVoiceService(deps: VoiceDeps) {
     p.catch((err: unknown) => log.warn({ err, what }, 'voice action failed'));
   };
   /** Work on one call runs one step at a time, whatever it comes from (media events, decisions, API). */
-  const lanes = new Map<string, Promise<void>>();
-  function serial<T>(callId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = lanes.get(callId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(() => undefined, () => undefined);
-    lanes.set(callId, tail);
-    void tail.then(() => {
-      if (lanes.get(callId) === tail) lanes.delete(callId);
-    });
-    return run;
-  }
+  const serial = createLanes();
   const ivrToRestart = new Set<string>();
   // Nothing about calls is handled before the live calls are read back (see `restore`).
   let markRestored: () => void = () => undefined;
