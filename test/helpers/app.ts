@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { ResultSetHeader } from 'mysql2';
 import { loadConfig, type Config } from '../../config/index.js';
 import { buildApp, type BuildAppOptions } from '../../server/app.js';
@@ -10,9 +9,9 @@ import { dropDatabase } from '../../server/infra/mysql.js';
 import { hashPassword } from '../../server/infra/passwords.js';
 import type { UserRole } from '../../server/domain/principal.js';
 
-/** The MariaDB and Redis every machine of ours runs (see docker/local/stack.sh). */
-export const MYSQL_BASE = process.env.IPCC_TEST_MYSQL_BASE ?? 'mysql://root@127.0.0.1:3306';
-export const REDIS_URL = process.env.IPCC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+import { MYSQL_BASE, REDIS_URL, deleteKeys } from './local-services.js';
+
+export { MYSQL_BASE, REDIS_URL, deleteKeys } from './local-services.js';
 
 export const uniqueId = (prefix = 't'): string => `${prefix}${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
@@ -80,21 +79,6 @@ export async function buildTestAppWithTelephony(t: Teardown, env: Record<string,
 /** The last lines the telephony test app logged (see {@link buildTestAppWithTelephony}). */
 export const serverLog: string[] = [];
 
-/** Deletes every Redis key under a test's own prefix (never anything else). */
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** Inserts a user straight into the database (bypassing the API) and returns its credentials. */
 export async function seedUser(app: FastifyInstance, roles: UserRole[], username = uniqueId('u')): Promise<{ id: string; username: string; password: string }> {
   const password = `pw-${randomBytes(9).toString('base64url')}`;
@@ -128,4 +112,39 @@ export async function eventually<T>(fn: () => Promise<T | undefined | false | nu
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * The app on a real Asterisk with a Stasis application of its own (`appName`), a short router
+ * lease, and `env` on top; resolves once ARI is up and this app's router leads.
+ */
+export async function buildVoiceTestApp(
+  t: Teardown,
+  asterisk: { ariUrl: string; ariUser: string; ariPassword: string },
+  appName: string,
+  env: Record<string, string> = {},
+  serverName = 'main',
+): Promise<FastifyInstance> {
+  const app = await buildTestAppWithTelephony(t, {
+    IPCC_ASTERISK_SERVERS: `${serverName}=${asterisk.ariUrl.replace('://', `://${asterisk.ariUser}:${asterisk.ariPassword}@`)}`,
+    IPCC_ARI_APP: appName,
+    IPCC_ROUTER_LEASE_MS: '1000',
+    ...env,
+  });
+  await eventually(async () => app.telephony?.health().every((h) => h.up), 10_000);
+  await eventually(async () => app.router?.isLeader(), 5000);
+  return app;
+}
+
+type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
+/** JSON calls into the app with fixed headers: `api` answers as is, `must` throws on a status of 300 or more. */
+export function jsonApi(app: FastifyInstance, headers: Record<string, string>) {
+  const api = (method: Method, url: string, payload?: object) => app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+  const must = async (method: Method, url: string, payload?: object) => {
+    const r = await api(method, url, payload);
+    if (r.statusCode >= 300) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`);
+    return r.json();
+  };
+  return { api, must };
 }

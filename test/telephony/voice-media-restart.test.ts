@@ -8,7 +8,7 @@
 import t from 'tap';
 
 type Asserts = Pick<typeof t, 'same' | 'ok' | 'equal'>;
-import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
+import { bearer, buildVoiceTestApp, eventually, loginAs } from '../helpers/app.js';
 import { asteriskPid, destroyAsterisk, ensureAsterisk, stopAsterisk, uniqueName, type AsteriskInstance } from '../helpers/asterisk.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
 
@@ -19,13 +19,7 @@ t.test('given a connected and a queued call on an Asterisk of its own', async (t
   t.teardown(() => destroyAsterisk(instanceName));
   const own = await ensureAsterisk(instanceName);
   const appName = uniqueName('mrestart');
-  const app = await buildTestAppWithTelephony(t, {
-    IPCC_ASTERISK_SERVERS: `own=${own.ariUrl.replace('://', `://${own.ariUser}:${own.ariPassword}@`)}`,
-    IPCC_ARI_APP: appName,
-    IPCC_ROUTER_LEASE_MS: '1000',
-  });
-  await eventually(async () => app.telephony?.health().every((h) => h.up), 10_000);
-  await eventually(async () => app.router?.isLeader(), 5000);
+  const app = await buildVoiceTestApp(t, own, appName, {}, 'own');
   const H = bearer((await loginAs(app, ['admin'])).token);
   const call = (method: 'PUT' | 'GET', url: string, payload?: object) => app.inject({ method, url, headers: H, ...(payload ? { payload } : {}) });
   t.equal((await call('PUT', '/v1/skills/voice', { name: 'Voice' })).statusCode, 201);

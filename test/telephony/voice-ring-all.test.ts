@@ -4,7 +4,7 @@
  * phone ring out twice is taken out of routing (not ready, RONA) while the caller keeps waiting.
  */
 import t from 'tap';
-import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
+import { bearer, buildVoiceTestApp, jsonApi, eventually, loginAs } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
 
@@ -13,20 +13,9 @@ t.setTimeout(180_000);
 t.test('given agents with phones at fixed addresses on a real Asterisk', async (t) => {
   const asterisk = await ensureAsterisk('main');
   const appName = uniqueName('ring');
-  const app = await buildTestAppWithTelephony(t, {
-    IPCC_ASTERISK_SERVERS: `main=${asterisk.ariUrl.replace('://', `://${asterisk.ariUser}:${asterisk.ariPassword}@`)}`,
-    IPCC_ARI_APP: appName,
-    IPCC_ROUTER_LEASE_MS: '1000',
-  });
-  await eventually(async () => app.telephony?.health().every((h) => h.up), 10_000);
-  await eventually(async () => app.router?.isLeader(), 5000);
+  const app = await buildVoiceTestApp(t, asterisk, appName);
   const H = bearer((await loginAs(app, ['admin'])).token);
-  const api = (method: 'PUT' | 'GET', url: string, payload?: object) => app.inject({ method, url, headers: H, ...(payload ? { payload } : {}) });
-  const must = async (method: 'PUT' | 'GET', url: string, payload?: object) => {
-    const r = await api(method, url, payload);
-    if (r.statusCode >= 300) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`);
-    return r.json();
-  };
+  const { api, must } = jsonApi(app, H);
   const serviceLevel = { percent: 80, withinSeconds: 20 };
   await must('PUT', '/v1/skills/voice', { name: 'Voice' });
   await must('PUT', '/v1/skills/solo', { name: 'Solo' });

@@ -9,7 +9,7 @@
 import t from 'tap';
 import { createSilentLogger } from '../../server/infra/logger.js';
 import { createAriClient } from '../../server/telephony/ari-client.js';
-import { bearer, buildTestAppWithTelephony, eventually, loginAs } from '../helpers/app.js';
+import { bearer, buildVoiceTestApp, jsonApi, eventually, loginAs } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
 import { pushOutsideLine } from '../helpers/outside-line.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening, type SippResult } from '../helpers/sipp.js';
@@ -31,23 +31,10 @@ t.test('given queues with waiting rules on a real Asterisk and an outside line',
   const asterisk = await ensureAsterisk('main');
   const appName = uniqueName('wait');
   const trunk = uniqueName('line');
-  const app = await buildTestAppWithTelephony(t, {
-    IPCC_ASTERISK_SERVERS: `main=${asterisk.ariUrl.replace('://', `://${asterisk.ariUser}:${asterisk.ariPassword}@`)}`,
-    IPCC_ARI_APP: appName,
-    IPCC_ROUTER_LEASE_MS: '1000',
-    IPCC_OUTBOUND_DIAL: `PJSIP/{number}@${trunk}`,
-    IPCC_CALLBACK_RETRY_SECONDS: '5',
-  });
-  await eventually(async () => app.telephony?.health().every((h) => h.up), 10_000);
-  await eventually(async () => app.router?.isLeader(), 5000);
+  const app = await buildVoiceTestApp(t, asterisk, appName, { IPCC_OUTBOUND_DIAL: `PJSIP/{number}@${trunk}`, IPCC_CALLBACK_RETRY_SECONDS: '5' });
   const ari = createAriClient({ name: 'wait-check', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-check`, logger: createSilentLogger() });
   const H = bearer((await loginAs(app, ['admin'])).token);
-  const api = (method: 'PUT' | 'GET' | 'POST', url: string, payload?: object) => app.inject({ method, url, headers: H, ...(payload ? { payload } : {}) });
-  const must = async (method: 'PUT' | 'GET' | 'POST', url: string, payload?: object) => {
-    const r = await api(method, url, payload);
-    if (r.statusCode >= 300) throw new Error(`${method} ${url} → ${r.statusCode} ${r.body}`);
-    return r.json();
-  };
+  const { api, must } = jsonApi(app, H);
   const announced: { callId: string; position: number }[] = [];
   app.events.subscribe('voice.announced', (e) => {
     announced.push({ callId: e.callId, position: e.position });

@@ -6,12 +6,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 
-/** The MariaDB and Redis every machine of ours runs (as the tests use them). */
-export const MYSQL_BASE = process.env.IPCC_TEST_MYSQL_BASE ?? 'mysql://root@127.0.0.1:3306';
-export const REDIS_URL = process.env.IPCC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+export { MYSQL_BASE, REDIS_URL, deleteKeys } from '../../helpers/local-services.js';
 
 export const uniqueId = (prefix: string): string => `${prefix}${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
@@ -99,21 +96,6 @@ export async function dropDatabase(url: string): Promise<void> {
     await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
   } finally {
     await conn.end();
-  }
-}
-
-/** Deletes every Redis key under the benchmark's own prefix (never anything else). */
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
   }
 }
 
