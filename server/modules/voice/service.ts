@@ -169,6 +169,8 @@ export function createVoiceService(deps: VoiceDeps) {
   const restored = new Promise<void>((resolve) => {
     markRestored = resolve;
   });
+  // Without a media server there are no calls to read back: nothing may wait for them.
+  if (!deps.calls) markRestored();
 
   function track(call: LiveCall): void {
     live.set(call.callId, call);
@@ -1294,6 +1296,20 @@ export function createVoiceService(deps: VoiceDeps) {
     log.info({ server, ...report }, 'reconciled calls with the media server');
   }
 
+  async function getCallback(id: string) {
+    const r = await deps.store.getCallback(deps.tenantId, id);
+    if (!r) throw voiceErrors.callbackNotFound(id);
+    const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
+    const row = r.row;
+    return {
+      id: String(row.id), interactionId: String(row.interaction_id), originCallId: row.origin_call_id == null ? null : String(row.origin_call_id), queueId: String(row.queue_id), number: String(row.number),
+      requestedAt: iso(row.requested_at), waitingSince: iso(row.waiting_since), state: String(row.state), attempts: Number(row.attempts), maxAttempts: Number(row.max_attempts),
+      nextAttemptAt: iso(row.next_attempt_at), lastResult: row.last_result == null ? null : String(row.last_result), agentId: row.agent_id == null ? null : String(row.agent_id),
+      mergedCallId: row.merged_call_id == null ? null : String(row.merged_call_id), endedAt: iso(row.ended_at),
+      history: r.attempts.map((a) => ({ attempt: Number(a.attempt), agentId: a.agent_id == null ? null : String(a.agent_id), startedAt: iso(a.started_at), endedAt: iso(a.ended_at), result: a.result == null ? null : String(a.result) })),
+    };
+  }
+
   /** Runs a call-control step on the agent's current call, on the call's lane, and audits it. */
   async function onAgentCall<T>(agentId: string, action: string, by: Actor, fn: (call: LiveCall) => Promise<T>, details?: Record<string, unknown>): Promise<T> {
     await restored;
@@ -1429,21 +1445,9 @@ export function createVoiceService(deps: VoiceDeps) {
       await serial(id, () => enterQueue(cb, { queueId: o.queueId, ...(o.priority !== undefined ? { priority: o.priority } : {}), waitingSince: at }));
       deps.events.publish('voice.callback_requested', { tenantId: deps.tenantId, callbackId: id, interactionId, queueId: o.queueId, via: 'api' });
       await deps.audit({ tenantId: deps.tenantId, actor: by.name, action: 'callback.create', target: id, ...(by.requestId ? { requestId: by.requestId } : {}), details: { queueId: o.queueId } });
-      return this.getCallback(id);
+      return getCallback(id);
     },
-    async getCallback(id: string) {
-      const r = await deps.store.getCallback(deps.tenantId, id);
-      if (!r) throw voiceErrors.callbackNotFound(id);
-      const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : v == null ? null : String(v));
-      const row = r.row;
-      return {
-        id: String(row.id), interactionId: String(row.interaction_id), originCallId: row.origin_call_id == null ? null : String(row.origin_call_id), queueId: String(row.queue_id), number: String(row.number),
-        requestedAt: iso(row.requested_at), waitingSince: iso(row.waiting_since), state: String(row.state), attempts: Number(row.attempts), maxAttempts: Number(row.max_attempts),
-        nextAttemptAt: iso(row.next_attempt_at), lastResult: row.last_result == null ? null : String(row.last_result), agentId: row.agent_id == null ? null : String(row.agent_id),
-        mergedCallId: row.merged_call_id == null ? null : String(row.merged_call_id), endedAt: iso(row.ended_at),
-        history: r.attempts.map((a) => ({ attempt: Number(a.attempt), agentId: a.agent_id == null ? null : String(a.agent_id), startedAt: iso(a.started_at), endedAt: iso(a.ended_at), result: a.result == null ? null : String(a.result) })),
-      };
-    },
+    getCallback,
     async listCallbacks(state: string | undefined, limit: number) {
       const rows = await deps.store.listCallbacks(deps.tenantId, state, limit);
       return { items: rows.map((r) => ({ id: String(r.id), queueId: String(r.queue_id), number: String(r.number), state: String(r.state), attempts: Number(r.attempts), requestedAt: r.requested_at instanceof Date ? r.requested_at.toISOString() : String(r.requested_at) })) };
