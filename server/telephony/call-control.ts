@@ -149,6 +149,8 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   const hungUpByUs = new Set<string>();
   const hungUpByServer = new Set<string>();
   const hungUpByRemote = new Set<string>();
+  /** Holding bridges being made right now, by server and id. */
+  const holdingBridges = new Map<string, Promise<void>>();
 
   const emit = async (e: CallEvent): Promise<void> => {
     for (const h of handlers) {
@@ -334,16 +336,30 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     async deleteRecording(server, name) {
       await client(server).request('DELETE', `/recordings/stored/${encodeURIComponent(name)}`).catch(ignoreNotFound);
     },
-    async ensureHoldingBridge(server, bridgeId) {
+    ensureHoldingBridge(server, bridgeId) {
+      // Callers arriving together ask at once: one creation per bridge, the others wait for it.
+      const key = `${server}\u0000${bridgeId}`;
+      const pending = holdingBridges.get(key);
+      if (pending) return pending;
       const c = client(server);
-      try {
-        await c.bridges.get(bridgeId);
-        return;
-      } catch (err) {
-        ignoreNotFound(err);
-      }
-      await c.bridges.create({ bridgeId, type: 'holding', name: bridgeId });
-      await c.bridges.startMoh(bridgeId, 'default');
+      const made = (async () => {
+        try {
+          await c.bridges.get(bridgeId);
+          return;
+        } catch (err) {
+          ignoreNotFound(err);
+        }
+        try {
+          await c.bridges.create({ bridgeId, type: 'holding', name: bridgeId });
+        } catch (err) {
+          // Made meanwhile (another process, or before a restart): it is there, which is all we need.
+          if ((err as { kind?: string }).kind !== 'conflict') throw err;
+          return;
+        }
+        await c.bridges.startMoh(bridgeId, 'default');
+      })().finally(() => holdingBridges.delete(key));
+      holdingBridges.set(key, made);
+      return made;
     },
     async createMixingBridge(server, bridgeId) {
       await client(server).bridges.create({ bridgeId, type: 'mixing,proxy_media', name: bridgeId });
