@@ -201,9 +201,9 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     else if (!hungUpByUs.has(e.channel.id)) hungUpByServer.add(e.channel.id);
   });
   /**
-   * Asterisk sends a channel's events once per subscription that covers it: our application's,
-   * and the endpoint's when the application also subscribes to `endpoint:PJSIP` (agent phones'
-   * registrations). A key must count once: the copy has the same timestamp, to the millisecond.
+   * Asterisk sends a channel's events once per subscription that covers it (the application's,
+   * and an endpoint's or the channel's own if someone subscribed the application to those too).
+   * A key must count once: a copy has the same timestamp, to the millisecond.
    */
   const recentKeys = new Map<string, string[]>();
   const seenKey = (channelId: string, key: string): boolean => {

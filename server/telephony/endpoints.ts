@@ -16,7 +16,7 @@ import {
 import type { Logger } from '../infra/logger.js';
 import type { AriClient } from './ari-client.js';
 import { ARI_ERROR } from './ari-errors.js';
-import type { AriAnyEvent, ConfigTuple } from './ari-types.js';
+import type { ConfigTuple } from './ari-types.js';
 
 /**
  * Agents' SIP endpoints in Asterisk, through ARI push configuration
@@ -42,8 +42,8 @@ export interface AgentEndpoints {
    */
   reconcile(tenantId: number, logins: readonly AgentSipLogin[]): Promise<ReconcileReport>;
   /**
-   * Registration changes of agent phones (any tenant), from Asterisk's endpoint state events.
-   * Subscribes each server's application to PJSIP endpoint events, again after a reconnect.
+   * Registration changes of agent phones (any tenant), from Asterisk's endpoint states read
+   * every `registrationPollMs`; after a (re)connect, every agent endpoint found offline.
    */
   onRegistrationChange(listener: (change: RegistrationChange) => void): () => void;
 }
@@ -83,6 +83,8 @@ export interface AgentEndpointsOptions {
   settings?: Partial<SipEndpointSettings>;
   /** Concurrent ARI requests while observing and reconciling. Default 8. */
   concurrency?: number;
+  /** How often agent phones' registration states are read. Default 2000 ms. */
+  registrationPollMs?: number;
 }
 
 const CLASS = 'res_pjsip';
@@ -97,6 +99,7 @@ export function createAgentEndpoints(options: AgentEndpointsOptions): AgentEndpo
   const settings: SipEndpointSettings = { ...DEFAULT_SIP_ENDPOINT_SETTINGS, ...options.settings };
   const log = options.logger.child({ component: 'agent-endpoints' });
   const concurrency = options.concurrency ?? 8;
+  const registrationPollMs = options.registrationPollMs ?? 2000;
   const servers = (): readonly AriClient[] => {
     const list = options.servers();
     if (list.length === 0) throw new AppError('unavailable', 'telephony.no_servers', 'no Asterisk server is configured');
@@ -215,32 +218,65 @@ export function createAgentEndpoints(options: AgentEndpointsOptions): AgentEndpo
   const detach: Array<() => void> = [];
   let watching = false;
 
-  async function subscribeEndpointEvents(client: AriClient): Promise<void> {
-    await client.request('POST', `/applications/${encodeURIComponent(client.app)}/subscription`, { query: { eventSource: 'endpoint:PJSIP' } });
+  const notify = (change: RegistrationChange): void => {
+    for (const l of [...listeners]) {
+      try {
+        l(change);
+      } catch (err) {
+        log.error({ err }, 'registration listener failed');
+      }
+    }
+  };
+
+  /**
+   * Registration states are polled (`GET /endpoints/PJSIP`), not subscribed to: an application
+   * subscribed to `endpoint:PJSIP` receives every event of every PJSIP channel a second time,
+   * which doubles the event stream Asterisk serialises for the calls themselves. The first
+   * poll after a (re)connect reports every agent endpoint that is offline, so a ready agent
+   * whose phone went away while we were not looking leaves routing too.
+   */
+  function pollServer(client: AriClient): () => void {
+    let known: Map<string, boolean> | undefined;
+    let inFlight = false;
+    const poll = async () => {
+      if (inFlight || !client.state().up) return;
+      inFlight = true;
+      try {
+        const now = new Map<string, boolean>();
+        for (const e of await endpointsOf(client)) {
+          if (parseAgentEndpointId(e.resource)) now.set(e.resource, e.state === 'online');
+        }
+        for (const [id, registered] of now) {
+          const before = known?.get(id);
+          if (before === registered || (before === undefined && registered)) continue;
+          const parsed = parseAgentEndpointId(id);
+          if (parsed) notify({ server: client.name, tenantId: parsed.tenantId, agentId: parsed.agentId, endpointId: id, registered });
+        }
+        known = now;
+      } catch (err) {
+        log.warn({ server: client.name, err }, 'could not read agent endpoint states');
+      } finally {
+        inFlight = false;
+      }
+    };
+    const timer = setInterval(() => void poll(), registrationPollMs);
+    timer.unref();
+    void poll();
+    const off = client.onConnectionChange((c) => {
+      // A reconnect starts from a fresh picture: whatever changed meanwhile is reported.
+      if (!c.up) known = undefined;
+      else void poll();
+    });
+    return () => {
+      clearInterval(timer);
+      off();
+    };
   }
 
   function watch(): void {
     if (watching) return;
     watching = true;
-    for (const client of servers()) {
-      const subscribe = () =>
-        subscribeEndpointEvents(client).catch((err: unknown) => log.warn({ server: client.name, err }, 'could not subscribe to endpoint events'));
-      if (client.state().up) void subscribe();
-      detach.push(client.onConnectionChange((c) => c.up && void subscribe()));
-      detach.push(
-        client.onEvent((event) => {
-          const change = registrationChangeOf(client.name, event);
-          if (!change) return;
-          for (const l of [...listeners]) {
-            try {
-              l(change);
-            } catch (err) {
-              log.error({ err }, 'registration listener failed');
-            }
-          }
-        }),
-      );
-    }
+    for (const client of servers()) detach.push(pollServer(client));
   }
 
   return {
@@ -314,16 +350,6 @@ export function createAgentEndpoints(options: AgentEndpointsOptions): AgentEndpo
       };
     },
   };
-}
-
-/** An agent phone's registration change, from an `EndpointStateChange` event; else undefined. */
-export function registrationChangeOf(server: string, event: AriAnyEvent): RegistrationChange | undefined {
-  if (event.type !== 'EndpointStateChange') return undefined;
-  const endpoint = event['endpoint'] as Partial<EndpointResource> | undefined;
-  if (!endpoint || endpoint.technology !== 'PJSIP' || typeof endpoint.resource !== 'string') return undefined;
-  const parsed = parseAgentEndpointId(endpoint.resource);
-  if (!parsed) return undefined;
-  return { server, tenantId: parsed.tenantId, agentId: parsed.agentId, endpointId: endpoint.resource, registered: endpoint.state === 'online' };
 }
 
 function codeOf(error: unknown): string {

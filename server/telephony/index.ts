@@ -7,5 +7,5 @@ export { ARI_ERROR } from './ari-errors.js';
 export type * from './ari-types.js';
 export { createAriCallControl } from './call-control.js';
 export type { CallControl, CallEvent } from './call-control.js';
-export { createAgentEndpoints, registrationChangeOf } from './endpoints.js';
+export { createAgentEndpoints } from './endpoints.js';
 export type { AgentEndpoints, AgentEndpointsOptions, AgentEndpointState, ReconcileReport, RegistrationChange } from './endpoints.js';
