@@ -64,7 +64,26 @@ export interface RoutingDeps {
   audit: AuditLog;
   clock: { now(): number };
   userExists(tenantId: number, userId: string): Promise<boolean>;
+  /**
+   * How long the configuration read for routing and calls is trusted before its version is
+   * checked again (default 1000 ms). Writes through this service are seen at once; writes by
+   * another process within this time.
+   */
+  configCacheMs?: number;
 }
+
+/** The configuration as routing and calls read it: documents by id and the router's domain view. */
+interface ConfigView {
+  version: number;
+  queues: Map<string, QueueDoc>;
+  calendars: Map<string, CalendarDoc>;
+  config: RoutingConfig;
+  builtAt: number;
+  checkedAt: number;
+}
+
+/** A view is rebuilt at least this often even when nothing changed (calendars' zone rules follow the clock). */
+const VIEW_REBUILD_MS = 10 * 60_000;
 
 const sec = (s: number | undefined): number | undefined => (s === undefined ? undefined : Math.round(s * 1000));
 
@@ -121,6 +140,63 @@ const check = (e: AppError | undefined): void => {
  */
 export function createRoutingService(deps: RoutingDeps) {
   const { store } = deps;
+  const cacheMs = deps.configCacheMs ?? 1000;
+
+  /**
+   * Every call and every task used to read the whole configuration (all agents, queues and
+   * calendars) from MariaDB; under load those reads queued behind the call records and held up
+   * routing. Now one view per tenant is kept: trusted for `cacheMs`, then kept as long as the
+   * configuration version is unchanged. A write through this service drops it at once, and a
+   * load that started before the write never replaces a newer view.
+   */
+  const views = new Map<number, { view?: ConfigView; loading?: Promise<ConfigView>; generation: number }>();
+  const slotOf = (tenantId: number) => {
+    let slot = views.get(tenantId);
+    if (!slot) views.set(tenantId, (slot = { generation: 0 }));
+    return slot;
+  };
+  function invalidate(tenantId: number): void {
+    const slot = slotOf(tenantId);
+    slot.generation += 1;
+    slot.view = undefined;
+    slot.loading = undefined;
+  }
+  async function buildView(tenantId: number, version: number, at: number): Promise<ConfigView> {
+    const [calendarDocs, queueDocs, agentDocs] = await Promise.all([store.list('calendar', tenantId), store.list('queue', tenantId), store.list('agent', tenantId)]);
+    const calendars = new Map(calendarDocs.map((c) => [c.id, c.doc as unknown as CalendarDoc]));
+    const domainCalendars = new Map([...calendars].map(([id, doc]) => [id, toCalendar(id, doc, at)]));
+    const queues = new Map(queueDocs.map((q) => [q.id, q.doc as unknown as QueueDoc]));
+    const config: RoutingConfig = {
+      version,
+      queues: [...queues].map(([id, doc]) => toQueue(tenantId, id, doc, doc.calendarId ? domainCalendars.get(doc.calendarId) : undefined)),
+      agents: agentDocs.map((a) => toAgent(tenantId, a.id, a.doc as unknown as AgentDoc)),
+    };
+    return { version, queues, calendars, config, builtAt: at, checkedAt: at };
+  }
+  async function view(tenantId: number): Promise<ConfigView> {
+    const slot = slotOf(tenantId);
+    const at = deps.clock.now();
+    if (slot.view && at - slot.view.checkedAt < cacheMs && at - slot.view.builtAt < VIEW_REBUILD_MS) return slot.view;
+    if (slot.loading) return slot.loading;
+    const generation = slot.generation;
+    const loading = (async () => {
+      const version = await store.currentVersion(tenantId);
+      const current = slot.view;
+      if (current && current.version === version && at - current.builtAt < VIEW_REBUILD_MS) {
+        current.checkedAt = at;
+        return current;
+      }
+      const built = await buildView(tenantId, version, at);
+      if (slot.generation === generation) slot.view = built;
+      return built;
+    })();
+    slot.loading = loading;
+    try {
+      return await loading;
+    } finally {
+      if (slot.loading === loading) slot.loading = undefined;
+    }
+  }
 
   async function requireExists(kind: DocKind, tenantId: number, id: string, field: string): Promise<StoredDoc<Record<string, unknown>>> {
     const found = await store.get(kind, tenantId, id);
@@ -130,6 +206,7 @@ export function createRoutingService(deps: RoutingDeps) {
 
   async function saved(kind: DocKind, tenantId: number, id: string, doc: object, actor: string, requestId: string) {
     const { configVersion, created } = await store.put(kind, tenantId, id, doc as Record<string, unknown>, actor);
+    invalidate(tenantId);
     await deps.audit({ tenantId, actor, action: `${kind}.put`, target: id, requestId, details: { configVersion } });
     deps.events.publish('routing.config_changed', { tenantId, version: configVersion, what: `${kind} ${id}` });
     const stored = await store.get(kind, tenantId, id);
@@ -187,28 +264,27 @@ export function createRoutingService(deps: RoutingDeps) {
         if (users.length > 0) throw routingErrors.inUse(kind, id, users);
       }
       if (!(await store.remove(kind, tenantId, id, actor))) throw routingErrors.notFound(kind, id);
+      invalidate(tenantId);
       await deps.audit({ tenantId, actor, action: `${kind}.delete`, target: id, requestId });
       deps.events.publish('routing.config_changed', { tenantId, version: await store.currentVersion(tenantId), what: `${kind} ${id} deleted` });
     },
 
     /** A queue's after-call rules: wrap-up time and the disposition codes agents choose from. */
     async afterCall(tenantId: number, queueId: string): Promise<{ wrapUpMs: number; dispositions: string[] } | undefined> {
-      const q = await store.get('queue', tenantId, queueId);
-      if (!q) return undefined;
-      const doc = q.doc as unknown as QueueDoc;
+      const doc = (await view(tenantId)).queues.get(queueId);
+      if (!doc) return undefined;
       return { wrapUpMs: (doc.wrapUpSeconds ?? 0) * 1000, dispositions: doc.dispositions ?? [] };
     },
 
     /** A queue's rules for waiting callers (announcements, callback key, max wait, closed); undefined: no such queue. */
     async voiceRules(tenantId: number, queueId: string): Promise<QueueVoiceRules | undefined> {
-      const q = await store.get('queue', tenantId, queueId);
-      return q ? ((q.doc as unknown as QueueDoc).voice ?? {}) : undefined;
+      const doc = (await view(tenantId)).queues.get(queueId);
+      return doc ? (doc.voice ?? {}) : undefined;
     },
 
     /** A queue's recording policy as configured (undefined: no such queue, or none set). */
     async recordingPolicy(tenantId: number, queueId: string): Promise<RecordingPolicy | undefined> {
-      const q = await store.get('queue', tenantId, queueId);
-      return q ? (q.doc as unknown as QueueDoc).recording : undefined;
+      return (await view(tenantId)).queues.get(queueId)?.recording;
     },
 
     /** Queues whose recordings have their own retention (days; 0 keeps forever). */
@@ -224,19 +300,12 @@ export function createRoutingService(deps: RoutingDeps) {
 
     /** Business calendars in domain form, by id (for IVR branches on opening hours and holidays). */
     async calendars(tenantId: number): Promise<Record<string, BusinessCalendar>> {
-      return Object.fromEntries((await store.list('calendar', tenantId)).map((c) => [c.id, toCalendar(c.id, c.doc as unknown as CalendarDoc, deps.clock.now())]));
+      return Object.fromEntries([...(await view(tenantId)).calendars].map(([id, doc]) => [id, toCalendar(id, doc, deps.clock.now())]));
     },
 
-    /** The whole configuration in domain types, for the router. */
+    /** The whole configuration in domain types, for the router and the ACD (see `view`). */
     async load(tenantId: number): Promise<RoutingConfig> {
-      const version = await store.currentVersion(tenantId);
-      const calendars = new Map((await store.list('calendar', tenantId)).map((c) => [c.id, toCalendar(c.id, c.doc as unknown as CalendarDoc, deps.clock.now())]));
-      const queues = (await store.list('queue', tenantId)).map((q) => {
-        const doc = q.doc as unknown as QueueDoc;
-        return toQueue(tenantId, q.id, doc, doc.calendarId ? calendars.get(doc.calendarId) : undefined);
-      });
-      const agents = (await store.list('agent', tenantId)).map((a) => toAgent(tenantId, a.id, a.doc as unknown as AgentDoc));
-      return { version, queues, agents };
+      return (await view(tenantId)).config;
     },
   };
 }
