@@ -1,0 +1,59 @@
+/**
+ * The configuration routing and calls read is cached per tenant: a write through the service is
+ * seen at once, a write by another process once the cache time has passed, and repeated reads
+ * in between do not touch the database.
+ */
+import t from 'tap';
+import { buildTestApp } from '../helpers/app.js';
+import { createRoutingService } from '../../server/modules/routing/service.js';
+import { createRoutingStore } from '../../server/modules/routing/store.js';
+
+t.test('routing configuration view', async (t) => {
+  const app = await buildTestApp(t);
+  let clock = 1_000_000;
+  const deps = (countQueries: { n: number }) => {
+    const store = createRoutingStore(app.mysql);
+    const counted = new Proxy(store, {
+      get(target, key: keyof typeof store) {
+        const v = target[key];
+        return typeof v === 'function' ? (...args: unknown[]) => { countQueries.n += 1; return (v as (...a: unknown[]) => unknown).apply(target, args); } : v;
+      },
+    });
+    return { store: counted, events: app.events, audit: async () => undefined, clock: { now: () => clock }, userExists: async () => true, configCacheMs: 1000 };
+  };
+  const readsA = { n: 0 };
+  const readsB = { n: 0 };
+  const a = createRoutingService(deps(readsA));
+  const b = createRoutingService(deps(readsB)); // another process on the same database
+  const tenant = app.tenantId;
+  const queue = (wrapUpSeconds: number) => ({ name: 'Cached', strategy: 'longest_idle' as const, serviceLevel: { percent: 80, withinSeconds: 20 }, wrapUpSeconds, voice: { announceEverySeconds: 30 } });
+
+  await a.putQueue(tenant, 'cached', queue(5), 'test', 'r1');
+  t.same(await a.afterCall(tenant, 'cached'), { wrapUpMs: 5000, dispositions: [] }, 'the writer sees its write');
+  t.same(await b.afterCall(tenant, 'cached'), { wrapUpMs: 5000, dispositions: [] }, 'another process reads it on first use');
+
+  readsB.n = 0;
+  for (let i = 0; i < 50; i++) {
+    await b.load(tenant);
+    await b.voiceRules(tenant, 'cached');
+    await b.recordingPolicy(tenant, 'cached');
+  }
+  t.equal(readsB.n, 0, '150 reads within the cache time touch the database 0 times');
+
+  await a.putQueue(tenant, 'cached', queue(9), 'test', 'r2');
+  t.same(await a.afterCall(tenant, 'cached'), { wrapUpMs: 9000, dispositions: [] }, 'the writer sees its change at once');
+  t.same(await b.afterCall(tenant, 'cached'), { wrapUpMs: 5000, dispositions: [] }, 'another process still has the older view inside the cache time');
+  clock += 1001;
+  t.same(await b.afterCall(tenant, 'cached'), { wrapUpMs: 9000, dispositions: [] }, 'and the new one once the cache time has passed');
+
+  readsB.n = 0;
+  clock += 1001;
+  await b.load(tenant);
+  t.equal(readsB.n, 1, 'an unchanged configuration costs one version read per cache time');
+
+  const concurrent = await Promise.all(Array.from({ length: 20 }, () => (clock += 1, b.load(tenant))));
+  t.ok(concurrent.every((c) => c.queues.some((q) => q.id === 'cached')), 'concurrent reads all get the configuration');
+
+  await a.remove('queue', tenant, 'cached', 'test', 'r3');
+  t.equal(await a.afterCall(tenant, 'cached'), undefined, 'a removed queue is gone for the writer at once');
+});
