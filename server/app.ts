@@ -246,7 +246,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   });
   const voice = createVoiceService({
     recorder: recordings,
-    store: createVoiceStore(app.mysql),
+    store: createVoiceStore(app.mysql, { writes: app.mysqlWrites.asPool }),
     liveStore: createLiveCallStore(app.redis, app.tenantId),
     flowExists: async (flowId) => (await flows.published(app.tenantId, flowId)) !== undefined,
     // Late binding: the executor and the voice service call each other.

@@ -4,6 +4,7 @@ import type { Config } from '../../../config/index.js';
 import { createEventBus, type EventBus } from '../events.js';
 import { createJobRuntime, type JobRuntime } from '../jobs/runtime.js';
 import { migrate } from '../migrate.js';
+import { createBatchWriter, type BatchWriter } from '../batch-writer.js';
 import { createMysqlPool, ensureDatabase, type Pool, type RowDataPacket } from '../mysql.js';
 import { createRedis, type Redis } from '../redis.js';
 import type { Clock } from '../clock.js';
@@ -27,6 +28,8 @@ declare module 'fastify' {
     config: Config;
     clock: Clock;
     mysql: Pool;
+    /** Batched writes of live calls' records (see batch-writer.ts). */
+    mysqlWrites: BatchWriter;
     redis: Redis;
     events: EventBus;
     jobs: JobRuntime;
@@ -51,7 +54,10 @@ export const mysqlPlugin = fp(
     }
     const pool = createMysqlPool(app.config.mysql);
     app.decorate('mysql', pool);
+    const writes = createBatchWriter({ url: app.config.mysql.url, log: app.log });
+    app.decorate('mysqlWrites', writes);
     app.addHook('onClose', async () => {
+      await writes.close().catch((err: unknown) => app.log.warn({ err }, 'could not flush the batched writes'));
       await pool.end();
     });
     // The tenant named in config must exist; a fresh database has "default".

@@ -326,9 +326,12 @@ export function createVoiceService(deps: VoiceDeps) {
       safe('callback record', deps.store.callbackState(deps.tenantId, call.callback.id, { state: cbState, ended: at, lastResult: outcome }));
     }
     const talkMs = Math.max(0, call.talkGrossMs - call.holdMs);
-    await deps.store.callEnded(deps.tenantId, call.callId, outcome, at, { queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers });
-    await deps.store.legEnded(deps.tenantId, call.callId, call.callId, at, outcome);
-    await deps.store.interactionEnded(deps.tenantId, call.interactionId, { at, outcome, queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers, lastQueueId: call.queueId || null, lastAgentId: call.agentId ?? null });
+    // Issued together, so they share one round trip of the batched writer.
+    await Promise.all([
+      deps.store.callEnded(deps.tenantId, call.callId, outcome, at, { queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers }),
+      deps.store.legEnded(deps.tenantId, call.callId, call.callId, at, outcome),
+      deps.store.interactionEnded(deps.tenantId, call.interactionId, { at, outcome, queueMs: call.queueMs, talkMs, holdMs: call.holdMs, transfers: call.transfers, lastQueueId: call.queueId || null, lastAgentId: call.agentId ?? null }),
+    ]);
     if (call.recording && deps.recorder) await deps.recorder.end({ server: call.server, callId: call.callId, recording: call.recording, at });
     await deps.liveStore.remove(call.callId);
     deps.events.publish('voice.call_ended', { tenantId: deps.tenantId, callId: call.callId, outcome });
@@ -343,9 +346,11 @@ export function createVoiceService(deps: VoiceDeps) {
     const entry = await deps.store.getEntry(deps.tenantId, e.entry);
     const queueId = entry?.targetKind === 'queue' ? entry.targetId : null;
     const at = now();
-    await deps.store.callArrived({ tenantId: deps.tenantId, id: e.callId, server: e.server, entry: e.entry, callerNumber: e.callerNumber, queueId, at, interactionId: e.callId });
-    await deps.store.interactionStarted(deps.tenantId, { id: e.callId, channel: 'voice', customerNumber: e.callerNumber, entry: e.entry, at });
-    await deps.store.legStarted(deps.tenantId, { callId: e.callId, legId: e.callId, kind: 'customer', party: e.callerNumber, at, answered: true });
+    await Promise.all([
+      deps.store.callArrived({ tenantId: deps.tenantId, id: e.callId, server: e.server, entry: e.entry, callerNumber: e.callerNumber, queueId, at, interactionId: e.callId }),
+      deps.store.interactionStarted(deps.tenantId, { id: e.callId, channel: 'voice', customerNumber: e.callerNumber, entry: e.entry, at }),
+      deps.store.legStarted(deps.tenantId, { callId: e.callId, legId: e.callId, kind: 'customer', party: e.callerNumber, at, answered: true }),
+    ]);
     if (!entry || (entry.targetKind === 'ivr' && !deps.ivr)) {
       log.info({ callId: e.callId, entry: e.entry }, 'no entry point; announcing and hanging up');
       await cc().answer(e.server, e.callId);
@@ -412,8 +417,10 @@ export function createVoiceService(deps: VoiceDeps) {
       await cc().addToBridge(call.server, holding, [chan(call)]);
       await armAnnouncements(call);
     }
-    await deps.store.callQueued(deps.tenantId, call.callId, q.queueId, call.ivr ?? null, now());
-    await deps.store.interactionQueued(deps.tenantId, call.interactionId, q.queueId, call.ivr ?? null);
+    await Promise.all([
+      deps.store.callQueued(deps.tenantId, call.callId, q.queueId, call.ivr ?? null, now()),
+      deps.store.interactionQueued(deps.tenantId, call.interactionId, q.queueId, call.ivr ?? null),
+    ]);
     await deps.acd.enqueueTask({
       id: call.taskId, queueId: q.queueId, channel: 'voice', interactionId: call.interactionId,
       ...(q.priority !== undefined ? { priority: q.priority } : {}),
@@ -788,9 +795,11 @@ export function createVoiceService(deps: VoiceDeps) {
     const bridge = await ensureCallBridge(call, agentId);
     await cc().addToBridge(call.server, bridge, [chan(call), legId]);
     safe('take phone transfers', cc().takeTransfers(call.server, legId));
-    await deps.store.callConnected(deps.tenantId, call.callId, agentId, call.recording ?? null, at);
-    await deps.store.interactionAnswered(deps.tenantId, call.interactionId, agentId, at);
-    await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'agent', party: agentId, at, answered: true });
+    await Promise.all([
+      deps.store.callConnected(deps.tenantId, call.callId, agentId, call.recording ?? null, at),
+      deps.store.interactionAnswered(deps.tenantId, call.interactionId, agentId, at),
+      deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'agent', party: agentId, at, answered: true }),
+    ]);
     deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId, waitedMs });
   }
 

@@ -16,7 +16,14 @@ export interface CallFigures {
   transfers: number;
 }
 
-export function createVoiceStore(pool: Pool) {
+/**
+ * `writes`: where a call's own records are written (voice_calls, call_legs, interactions,
+ * callbacks, voicemails) — the batching writer in the server, so every live call's records go
+ * in shared round trips; reads and the entry-point configuration use `pool`. Callers await
+ * each write, so what they read back afterwards is there.
+ */
+export function createVoiceStore(pool: Pool, o: { writes?: Pool } = {}) {
+  const writer = o.writes ?? pool;
   return {
     async putEntry(tenantId: number, e: EntryPoint): Promise<void> {
       await pool.query(
@@ -38,67 +45,67 @@ export function createVoiceStore(pool: Pool) {
       return res.affectedRows > 0;
     },
     async callArrived(c: { tenantId: number; id: string; server: string; entry: string; callerNumber: string; queueId: string | null; at: number; interactionId: string; direction?: string }): Promise<void> {
-      await pool.query('INSERT IGNORE INTO voice_calls (tenant_id, id, server, entry, caller_number, queue_id, arrived_at, interaction_id, direction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+      await writer.query('INSERT IGNORE INTO voice_calls (tenant_id, id, server, entry, caller_number, queue_id, arrived_at, interaction_id, direction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
         c.tenantId, c.id, c.server, c.entry, c.callerNumber, c.queueId, new Date(c.at), c.interactionId, c.direction ?? 'inbound',
       ]);
     },
     async callQueued(tenantId: number, id: string, queueId: string, ivrContext: unknown, at: number): Promise<void> {
-      await pool.query('UPDATE voice_calls SET queue_id = ?, ivr_context = ?, queued_at = COALESCE(queued_at, ?) WHERE tenant_id = ? AND id = ?', [
+      await writer.query('UPDATE voice_calls SET queue_id = ?, ivr_context = ?, queued_at = COALESCE(queued_at, ?) WHERE tenant_id = ? AND id = ?', [
         queueId, ivrContext == null ? null : JSON.stringify(ivrContext), new Date(at), tenantId, id,
       ]);
     },
     /** The first time an agent's phone rang for this call. */
     async callRang(tenantId: number, id: string, at: number): Promise<void> {
-      await pool.query('UPDATE voice_calls SET rang_at = COALESCE(rang_at, ?) WHERE tenant_id = ? AND id = ?', [new Date(at), tenantId, id]);
+      await writer.query('UPDATE voice_calls SET rang_at = COALESCE(rang_at, ?) WHERE tenant_id = ? AND id = ?', [new Date(at), tenantId, id]);
     },
     async callConnected(tenantId: number, id: string, agentId: string, recording: string | null, at: number): Promise<void> {
-      await pool.query('UPDATE voice_calls SET agent_id = ?, recording = ?, answered_at = ? WHERE tenant_id = ? AND id = ?', [agentId, recording, new Date(at), tenantId, id]);
+      await writer.query('UPDATE voice_calls SET agent_id = ?, recording = ?, answered_at = ? WHERE tenant_id = ? AND id = ?', [agentId, recording, new Date(at), tenantId, id]);
     },
     async callEnded(tenantId: number, id: string, outcome: string, at: number, f: CallFigures | undefined): Promise<void> {
-      await pool.query(
+      await writer.query(
         'UPDATE voice_calls SET outcome = COALESCE(outcome, ?), ended_at = COALESCE(ended_at, ?), queue_ms = ?, talk_ms = ?, hold_ms = ?, transfers = ? WHERE tenant_id = ? AND id = ?',
         [outcome, new Date(at), f?.queueMs ?? null, f?.talkMs ?? null, f?.holdMs ?? null, f?.transfers ?? 0, tenantId, id],
       );
     },
     async legStarted(tenantId: number, l: { callId: string; legId: string; kind: string; party: string | null; at: number; answered: boolean }): Promise<void> {
-      await pool.query('INSERT IGNORE INTO call_legs (tenant_id, call_id, leg_id, kind, party, started_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      await writer.query('INSERT IGNORE INTO call_legs (tenant_id, call_id, leg_id, kind, party, started_at, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         tenantId, l.callId, l.legId, l.kind, l.party, new Date(l.at), l.answered ? new Date(l.at) : null,
       ]);
     },
     async legAnswered(tenantId: number, callId: string, legId: string, at: number): Promise<void> {
-      await pool.query('UPDATE call_legs SET answered_at = COALESCE(answered_at, ?) WHERE tenant_id = ? AND call_id = ? AND leg_id = ?', [new Date(at), tenantId, callId, legId]);
+      await writer.query('UPDATE call_legs SET answered_at = COALESCE(answered_at, ?) WHERE tenant_id = ? AND call_id = ? AND leg_id = ?', [new Date(at), tenantId, callId, legId]);
     },
     async legEnded(tenantId: number, callId: string, legId: string, at: number, reason: string): Promise<void> {
-      await pool.query('UPDATE call_legs SET ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?) WHERE tenant_id = ? AND call_id = ? AND leg_id = ?', [new Date(at), reason, tenantId, callId, legId]);
+      await writer.query('UPDATE call_legs SET ended_at = COALESCE(ended_at, ?), end_reason = COALESCE(end_reason, ?) WHERE tenant_id = ? AND call_id = ? AND leg_id = ?', [new Date(at), reason, tenantId, callId, legId]);
     },
     async legsOf(tenantId: number, callId: string): Promise<RowDataPacket[]> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM call_legs WHERE tenant_id = ? AND call_id = ? ORDER BY started_at, leg_id', [tenantId, callId]);
       return rows;
     },
     async interactionStarted(tenantId: number, i: { id: string; channel: string; customerNumber: string; entry: string | null; at: number }): Promise<void> {
-      await pool.query('INSERT IGNORE INTO interactions (tenant_id, id, channel, customer_number, entry, started_at) VALUES (?, ?, ?, ?, ?, ?)', [tenantId, i.id, i.channel, i.customerNumber || null, i.entry, new Date(i.at)]);
+      await writer.query('INSERT IGNORE INTO interactions (tenant_id, id, channel, customer_number, entry, started_at) VALUES (?, ?, ?, ?, ?, ?)', [tenantId, i.id, i.channel, i.customerNumber || null, i.entry, new Date(i.at)]);
     },
     async interactionQueued(tenantId: number, id: string, queueId: string, context: unknown): Promise<void> {
-      await pool.query('UPDATE interactions SET first_queue_id = COALESCE(first_queue_id, ?), last_queue_id = ?, context = COALESCE(?, context) WHERE tenant_id = ? AND id = ?', [
+      await writer.query('UPDATE interactions SET first_queue_id = COALESCE(first_queue_id, ?), last_queue_id = ?, context = COALESCE(?, context) WHERE tenant_id = ? AND id = ?', [
         queueId, queueId, context == null ? null : JSON.stringify(context), tenantId, id,
       ]);
     },
     async interactionAnswered(tenantId: number, id: string, agentId: string, at: number): Promise<void> {
-      await pool.query('UPDATE interactions SET first_answered_at = COALESCE(first_answered_at, ?), last_agent_id = ? WHERE tenant_id = ? AND id = ?', [new Date(at), agentId, tenantId, id]);
+      await writer.query('UPDATE interactions SET first_answered_at = COALESCE(first_answered_at, ?), last_agent_id = ? WHERE tenant_id = ? AND id = ?', [new Date(at), agentId, tenantId, id]);
     },
     /** A call of the interaction ended: its figures add up (an interaction may have several calls). */
     async interactionEnded(tenantId: number, id: string, f: CallFigures & { at: number; outcome: string; lastQueueId: string | null; lastAgentId: string | null }): Promise<void> {
-      await pool.query(
+      await writer.query(
         `UPDATE interactions SET ended_at = ?, outcome = ?, queue_ms = queue_ms + ?, talk_ms = talk_ms + ?, hold_ms = hold_ms + ?, transfers = transfers + ?,
            last_queue_id = COALESCE(?, last_queue_id), last_agent_id = COALESCE(?, last_agent_id) WHERE tenant_id = ? AND id = ?`,
         [new Date(f.at), f.outcome, Math.round(f.queueMs), Math.round(f.talkMs), Math.round(f.holdMs), f.transfers, f.lastQueueId, f.lastAgentId, tenantId, id],
       );
     },
     async interactionOutcome(tenantId: number, id: string, outcome: string, at: number): Promise<void> {
-      await pool.query('UPDATE interactions SET outcome = ?, ended_at = COALESCE(ended_at, ?) WHERE tenant_id = ? AND id = ?', [outcome, new Date(at), tenantId, id]);
+      await writer.query('UPDATE interactions SET outcome = ?, ended_at = COALESCE(ended_at, ?) WHERE tenant_id = ? AND id = ?', [outcome, new Date(at), tenantId, id]);
     },
     async setCallInteraction(tenantId: number, callId: string, interactionId: string): Promise<void> {
-      await pool.query('UPDATE voice_calls SET interaction_id = ? WHERE tenant_id = ? AND id = ?', [interactionId, tenantId, callId]);
+      await writer.query('UPDATE voice_calls SET interaction_id = ? WHERE tenant_id = ? AND id = ?', [interactionId, tenantId, callId]);
     },
     async getInteraction(tenantId: number, id: string): Promise<RowDataPacket | undefined> {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM interactions WHERE tenant_id = ? AND id = ?', [tenantId, id]);
@@ -109,7 +116,7 @@ export function createVoiceStore(pool: Pool) {
       return rows;
     },
     async callbackCreated(tenantId: number, c: { id: string; interactionId: string; originCallId: string | null; queueId: string; number: string; requestedAt: number; waitingSince: number; maxAttempts: number }): Promise<void> {
-      await pool.query(
+      await writer.query(
         `INSERT IGNORE INTO callbacks (tenant_id, id, interaction_id, origin_call_id, queue_id, number, requested_at, waiting_since, state, max_attempts)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?)`,
         [tenantId, c.id, c.interactionId, c.originCallId, c.queueId, c.number, new Date(c.requestedAt), new Date(c.waitingSince), c.maxAttempts],
@@ -126,13 +133,13 @@ export function createVoiceStore(pool: Pool) {
       if (f.ended !== undefined) cols.push(['ended_at', new Date(f.ended)]);
       const sets = cols.map(([c]) => `${c} = ?`);
       const args = cols.map(([, v]) => v);
-      await pool.query(`UPDATE callbacks SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ?`, [...args, tenantId, id]);
+      await writer.query(`UPDATE callbacks SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ?`, [...args, tenantId, id]);
     },
     async callbackAttempt(tenantId: number, a: { callbackId: string; attempt: number; agentId: string | null; at: number; result?: string }): Promise<void> {
       if (a.result === undefined) {
-        await pool.query('INSERT IGNORE INTO callback_attempts (tenant_id, callback_id, attempt, agent_id, started_at) VALUES (?, ?, ?, ?, ?)', [tenantId, a.callbackId, a.attempt, a.agentId, new Date(a.at)]);
+        await writer.query('INSERT IGNORE INTO callback_attempts (tenant_id, callback_id, attempt, agent_id, started_at) VALUES (?, ?, ?, ?, ?)', [tenantId, a.callbackId, a.attempt, a.agentId, new Date(a.at)]);
       } else {
-        await pool.query('UPDATE callback_attempts SET ended_at = ?, result = ? WHERE tenant_id = ? AND callback_id = ? AND attempt = ?', [new Date(a.at), a.result, tenantId, a.callbackId, a.attempt]);
+        await writer.query('UPDATE callback_attempts SET ended_at = ?, result = ? WHERE tenant_id = ? AND callback_id = ? AND attempt = ?', [new Date(a.at), a.result, tenantId, a.callbackId, a.attempt]);
       }
     },
     async getCallback(tenantId: number, id: string): Promise<{ row: RowDataPacket; attempts: RowDataPacket[] } | undefined> {
@@ -149,7 +156,7 @@ export function createVoiceStore(pool: Pool) {
       return rows;
     },
     async voicemailSaved(tenantId: number, v: { id: string; interactionId: string; callId: string; mailbox: string; callerNumber: string; server: string; recording: string; durationMs: number | null; at: number; context: unknown }): Promise<void> {
-      await pool.query(
+      await writer.query(
         `INSERT IGNORE INTO voicemails (tenant_id, id, interaction_id, call_id, mailbox, caller_number, server, recording, duration_ms, created_at, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [tenantId, v.id, v.interactionId, v.callId, v.mailbox, v.callerNumber || null, v.server, v.recording, v.durationMs, new Date(v.at), v.context == null ? null : JSON.stringify(v.context)],
       );
