@@ -148,7 +148,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     userExists: async (tenantId, userId) => (await users.find(tenantId, userId)) !== undefined,
   });
   const partition = `t${app.tenantId}`;
-  const acdSql = createAcdSqlStore(app.mysql);
+  const acdSql = createAcdSqlStore(app.mysql, { writes: app.mysqlWrites.asPool });
   const acd = createAcdService({
     redis: app.redis, sql: acdSql, clock: app.clock, tenantId: app.tenantId, partition,
     loadConfig: () => routing.load(app.tenantId),
@@ -202,7 +202,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   // Recording policy, PCI pauses, playback, QA listing and retention; the voice service asks it
   // at bridge time whether (and under which name) to record.
   const recordings = createRecordingService({
-    store: createRecordingStore(app.mysql),
+    store: createRecordingStore(app.mysql, { writes: app.mysqlWrites.asPool }),
     calls: options.calls,
     policyOf: (queueId) => routing.recordingPolicy(app.tenantId, queueId),
     retentionOverrides: () => routing.recordingRetention(app.tenantId),

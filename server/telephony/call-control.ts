@@ -131,6 +131,10 @@ export interface CallControl {
 }
 
 const LEG_ARG = 'leg';
+/** How long StasisEnd waits for the ChannelDestroyed that should follow it. */
+const STASIS_END_GRACE_MS = 500;
+/** Q.850 causes of a failed dial, for a channel whose ChannelDestroyed never came. */
+const DIAL_CAUSES: Record<string, number> = { BUSY: 17, NOANSWER: 19, CHANUNAVAIL: 20, CONGESTION: 34 };
 
 /**
  * CallControl over ARI. Our own legs are created into Stasis with the argument
@@ -193,6 +197,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     return by;
   };
   telephony.on('ChannelHangupRequest', (e) => {
+    if (e.cause && (calls.has(e.channel.id) || legs.has(e.channel.id))) lastCause.set(e.channel.id, e.cause);
     // A soft hang-up we did not ask for comes from inside Asterisk (shutdown, an admin, a timeout);
     // the customer's own BYE is a hard one.
     // A far end's BYE shows as a hard request (a soft one may follow as the channel is torn down).
@@ -238,19 +243,47 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   telephony.on('RecordingFailed', async (e, c) => {
     await emit({ type: 'recording_ended', server: c.name, name: e.recording.name, ok: false, durationSeconds: e.recording.duration });
   });
-  telephony.on('ChannelDestroyed', async (e, c) => {
-    recentKeys.delete(e.channel.id);
-    const leg = legs.get(e.channel.id);
+  /** The end of one of our channels, reported once, from ChannelDestroyed or (failing it) StasisEnd. */
+  const channelGone = async (server: string, id: string, cause: number, causeText: string): Promise<void> => {
+    recentKeys.delete(id);
+    const pending = endFallbacks.get(id);
+    if (pending) clearTimeout(pending);
+    endFallbacks.delete(id);
+    const leg = legs.get(id);
+    const knownCause = cause || lastCause.get(id) || 0;
+    lastCause.delete(id);
     if (leg) {
-      legs.delete(e.channel.id);
-      const endedBy = endedByOf(e.channel.id);
-      await emit({ type: 'leg_ended', server: c.name, legId: e.channel.id, tag: leg.tag, answered: leg.answered, cause: e.cause ?? 0, endedBy });
+      legs.delete(id);
+      const endedBy = endedByOf(id);
+      await emit({ type: 'leg_ended', server, legId: id, tag: leg.tag, answered: leg.answered, cause: knownCause, endedBy });
       return;
     }
-    if (calls.delete(e.channel.id)) {
-      const endedBy = endedByOf(e.channel.id);
-      await emit({ type: 'call_ended', server: c.name, callId: e.channel.id, cause: e.cause ?? 0, causeText: e.cause_txt ?? '', endedBy });
+    if (calls.delete(id)) {
+      const endedBy = endedByOf(id);
+      await emit({ type: 'call_ended', server, callId: id, cause: knownCause, causeText, endedBy });
     }
+  };
+  telephony.on('ChannelDestroyed', (e, c) => channelGone(c.name, e.channel.id, e.cause ?? 0, e.cause_txt ?? ''));
+  /**
+   * Our calls and legs leave the application only by ending (we never send them back to the
+   * dialplan). Asterisk drops the application's channel subscription at StasisEnd, and the
+   * ChannelDestroyed that follows does not always reach us (measured on 22.10 for callers
+   * hanging up in a holding bridge; it used to arrive through the `endpoint:PJSIP`
+   * subscription). So StasisEnd ends the channel too, after a short wait for ChannelDestroyed
+   * and its cause; the cause is otherwise the hang-up request's or the dial's.
+   */
+  const endFallbacks = new Map<string, NodeJS.Timeout>();
+  const lastCause = new Map<string, number>();
+  telephony.on('StasisEnd', (e, c) => {
+    const id = e.channel.id;
+    if ((!legs.has(id) && !calls.has(id)) || endFallbacks.has(id)) return;
+    const timer = setTimeout(() => void channelGone(c.name, id, 0, ''), STASIS_END_GRACE_MS);
+    timer.unref();
+    endFallbacks.set(id, timer);
+  });
+  telephony.on('Dial', (e) => {
+    const cause = DIAL_CAUSES[e.dialstatus];
+    if (cause && (legs.has(e.peer.id) || calls.has(e.peer.id))) lastCause.set(e.peer.id, cause);
   });
 
   telephony.onConnectionChange((change) => {

@@ -156,11 +156,16 @@ export function createAcdRedisStore(redis: Redis, partition: string) {
 
 export type AcdRedisStore = ReturnType<typeof createAcdRedisStore>;
 
-/** Durable records of routing in MariaDB. Every write is idempotent (replays after a takeover repeat them). */
-export function createAcdSqlStore(pool: Pool) {
+/**
+ * Durable records of routing in MariaDB. Every write is idempotent (replays after a takeover
+ * repeat them). `writes`: where a new task's row goes (one per call or chat; the server's
+ * batching writer).
+ */
+export function createAcdSqlStore(pool: Pool, o: { writes?: Pool } = {}) {
+  const writer = o.writes ?? pool;
   return {
     async insertTask(t: { tenantId: number; id: string; queueId: string; channel: string; priority: number; interactionId: string; body: unknown; enqueuedAt: number }): Promise<boolean> {
-      const [res] = (await pool.query(
+      const [res] = (await writer.query(
         'INSERT IGNORE INTO tasks (tenant_id, id, queue_id, channel, priority, interaction_id, body, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
         [t.tenantId, t.id, t.queueId, t.channel, t.priority, t.interactionId, JSON.stringify(t.body), 'queued', new Date(t.enqueuedAt)],
       )) as unknown as [{ affectedRows: number }];

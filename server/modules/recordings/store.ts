@@ -91,12 +91,16 @@ function groupWhere(g: RetentionGroup): { sql: string; args: unknown[] } {
   return { sql: `${base} AND (queue_id IS NULL OR queue_id NOT IN (?))`, args: [new Date(g.cutoff), g.exceptQueues] };
 }
 
-/** SQL for recordings' metadata and retention runs. */
-export function createRecordingStore(pool: Pool) {
+/**
+ * SQL for recordings' metadata and retention runs. `writes`: where the per-call writes go (a
+ * recording's row at its start, end and media finish) — the server's batching writer.
+ */
+export function createRecordingStore(pool: Pool, o: { writes?: Pool } = {}) {
+  const writer = o.writes ?? pool;
   return {
     /** Idempotent: a repeated begin for the same name keeps the first row. */
     async insert(tenantId: number, r: { name: string; callId: string; server: string; queueId: string | null; agentId: string | null; customerNumber: string; startedAt: number }): Promise<void> {
-      await pool.query(
+      await writer.query(
         "INSERT IGNORE INTO recordings (tenant_id, name, call_id, server, queue_id, agent_id, agents, customer_number, started_at, state, pauses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'recording', '[]')",
         [tenantId, r.name, r.callId, r.server, r.queueId, r.agentId, JSON.stringify(r.agentId ? [r.agentId] : []), r.customerNumber, new Date(r.startedAt)],
       );
@@ -124,7 +128,7 @@ export function createRecordingStore(pool: Pool) {
 
     /** The call ended: its length by our clock; an open pause closed (`pauses`); recording → done. */
     async ended(tenantId: number, name: string, version: number, endedAt: number, pauses: readonly PciWindow[]): Promise<boolean> {
-      const [res] = await pool.query<ResultSetHeader>(
+      const [res] = await writer.query<ResultSetHeader>(
         `UPDATE recordings SET ended_at = COALESCE(ended_at, ?), duration_ms = COALESCE(duration_ms, GREATEST(0, TIMESTAMPDIFF(MICROSECOND, started_at, ?) DIV 1000)),
            pauses = ?, version = version + 1, state = IF(state = 'recording', 'done', state)
          WHERE tenant_id = ? AND name = ? AND version = ?`,
@@ -135,7 +139,7 @@ export function createRecordingStore(pool: Pool) {
 
     /** The media server finished writing the file (or failed to). Unknown names are not ours: false. */
     async mediaFinished(tenantId: number, server: string, name: string, ok: boolean, seconds: number | undefined): Promise<RecordingRow | undefined> {
-      const [res] = await pool.query<ResultSetHeader>(
+      const [res] = await writer.query<ResultSetHeader>(
         `UPDATE recordings SET media_seconds = COALESCE(?, media_seconds),
            state = CASE WHEN state = 'deleted' THEN state WHEN ? THEN IF(state = 'recording', 'done', state) ELSE 'failed' END
          WHERE tenant_id = ? AND server = ? AND name = ?`,
