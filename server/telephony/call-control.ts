@@ -111,6 +111,14 @@ export interface CallControl {
    */
   takeTransfers(server: string, legId: string): Promise<void>;
   recordBridge(server: string, bridgeId: string, name: string): Promise<void>;
+  /**
+   * Records everything a channel hears and says (a snoop on both directions, recorded), until the
+   * channel ends; transfers, holds and conferences stay on the same recording. Cheaper for the
+   * media server than recording a bridge: a recorded two-party bridge becomes a three-party mix
+   * (measured: at 20 calls/s on 2 cores, entry→ring p99 2.8 s and a quarter of the recordings
+   * short with bridge recording; 350 ms and all complete this way).
+   */
+  recordCall(server: string, channelId: string, name: string): Promise<void>;
   /** A finished recording's file, from the server that made it. */
   fetchRecording(server: string, name: string): Promise<{ contentType: string; body: Buffer }>;
   /**
@@ -432,6 +440,18 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     },
     async recordBridge(server, bridgeId, name) {
       await client(server).bridges.record(bridgeId, { name, format: 'wav', ifExists: 'overwrite' });
+    },
+    async recordCall(server, channelId, name) {
+      // The snoop is a side channel of ours (never an orphan to hang up after a restart); it ends
+      // with the channel it listens to, and so does its recording.
+      const snoopId = `rec-${channelId}`;
+      await side.snoop(server, channelId, { snoopId, listen: 'both', speak: 'none' });
+      try {
+        await client(server).channels.record(snoopId, { name, format: 'wav', ifExists: 'overwrite' });
+      } catch (err) {
+        await client(server).channels.hangup(snoopId, 'normal').catch(() => undefined);
+        throw err;
+      }
     },
     async fetchRecording(server, name) {
       const r = await client(server).download(`/recordings/stored/${encodeURIComponent(name)}/file`, { timeoutMs: 30000 });

@@ -101,7 +101,7 @@ t.test('given the app with a fake media server', async (t) => {
     await readyAgent(c, q.skill);
     const callId = await bridgedCall(c, q.entry);
     t.equal((await app.inject({ method: 'GET', url: `/v1/calls/${callId}`, headers: admin })).json().recording, null, 'no recording on the call');
-    t.notOk(fake.made('recordBridge').some((a) => a[1] === `call-${callId}`), 'the media server was not asked to record');
+    t.notOk(fake.made('recordBridge').some((a) => a[1] === `call-${callId}`) || fake.made('recordCall').some((a) => a[1] === callId), 'the media server was not asked to record');
     const r = await post(`/v1/calls/${callId}/recording/pause`, sup);
     t.equal(r.statusCode, 409);
     t.equal(r.json().code, 'recording_not_active');
@@ -118,7 +118,7 @@ t.test('given the app with a fake media server', async (t) => {
     t.equal((await app.inject({ method: 'PUT', url: `/v1/agents/${uniqueId('ag')}`, headers: admin, payload: { name: 'Other', userId: otherAgent.user.id } })).statusCode, 201);
     const callId = await bridgedCall(c, q.entry);
     const name = `call-${callId}`;
-    t.ok(fake.made('recordBridge').some((a) => a[2] === name), 'the bridge is recorded under the name the recorder chose');
+    t.ok(fake.made('recordCall').some((a) => a[1] === callId && a[2] === name), 'the caller\'s channel is recorded under the name the recorder chose');
     const listed = (await app.inject({ method: 'GET', url: `/v1/recordings?callId=${callId}`, headers: qa })).json().items;
     t.match(listed, [{ name, callId, queueId: q.queueId, customerNumber: '+34600111222', state: 'recording', paused: false, pauses: [] }]);
 

@@ -761,7 +761,10 @@ export function createVoiceService(deps: VoiceDeps) {
     if (recording) {
       call.recording = recording;
       await persist(call);
-      await cc().recordBridge(call.server, call.bridgeId, recording);
+      // The customer's channel when there is one (it stays for the whole call); a callback's
+      // bridge before the customer is dialled.
+      const customer = call.callback ? call.customerLeg : chan(call);
+      await (customer ? cc().recordCall(call.server, customer, recording) : cc().recordBridge(call.server, call.bridgeId, recording));
     }
     return call.bridgeId;
   }
