@@ -132,7 +132,8 @@ t.test('given two connected and two queued calls on a real server process and As
     await proc.exited;
     // While no process runs: the connected calls and the waiting callers are all still there.
     const held = (await ari.request<{ channel_ids: string[] }>('GET', `/applications/${appName}`)).channel_ids;
-    t.equal(held.length, 6, 'Asterisk still holds 2 callers + 2 agents connected and 2 callers waiting');
+    t.equal(held.filter((id) => !id.startsWith('rec-')).length, 6, 'Asterisk still holds 2 callers + 2 agents connected and 2 callers waiting');
+    t.equal(held.filter((id) => id.startsWith('rec-')).length, 2, 'and the 2 connected calls are still being recorded');
 
     proc = await startServer(env);
     procs.push(proc);
