@@ -103,6 +103,8 @@ export function createRecordingService(deps: RecordingDeps) {
   const { store, tenantId } = deps;
   const log = deps.log.child({ module: 'recordings' });
   const now = (): number => deps.clock.now();
+  /** Recording rows still being inserted, by recording name and by call id. */
+  const pendingRows = new Map<string, Promise<void>>();
 
   async function policyFor(queueId: string): Promise<RecordingPolicy> {
     try {
@@ -125,6 +127,7 @@ export function createRecordingService(deps: RecordingDeps) {
     const call = await deps.callInfo(callId);
     if (!call) throw recordingErrors.callNotFound(callId);
     await assertHandles(by.principal, callId, call.agentId);
+    await pendingRows.get(callId);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const rec = await store.latestForCall(tenantId, callId);
       if (!rec || rec.state !== 'recording') throw recordingErrors.notRecording(callId);
@@ -175,19 +178,29 @@ export function createRecordingService(deps: RecordingDeps) {
         return undefined;
       }
       const name = `call-${call.callId}`;
-      try {
-        await store.insert(tenantId, { name, callId: call.callId, server: call.server, queueId: call.queueId, agentId: call.agentId, customerNumber: call.callerNumber, startedAt: call.at });
-      } catch (err) {
-        // The call is recorded anyway; without its row it cannot be paused or found by QA.
-        log.error({ err, callId: call.callId, name }, 'could not store the recording metadata');
-      }
-      deps.events.publish('recording.started', { tenantId, name, callId: call.callId, queueId: call.queueId, agentId: call.agentId });
+      // The media server starts recording without waiting for the row (every millisecond before
+      // the recording starts is missing from it); whatever reads the row back — the end, the
+      // media server's finish, a PCI pause — waits for the insert first.
+      const stored = store
+        .insert(tenantId, { name, callId: call.callId, server: call.server, queueId: call.queueId, agentId: call.agentId, customerNumber: call.callerNumber, startedAt: call.at })
+        .then(
+          () => deps.events.publish('recording.started', { tenantId, name, callId: call.callId, queueId: call.queueId, agentId: call.agentId }),
+          // The call is recorded anyway; without its row it cannot be paused or found by QA.
+          (err: unknown) => log.error({ err, callId: call.callId, name }, 'could not store the recording metadata'),
+        )
+        .finally(() => {
+          if (pendingRows.get(name) === stored) pendingRows.delete(name);
+          if (pendingRows.get(call.callId) === stored) pendingRows.delete(call.callId);
+        });
+      pendingRows.set(name, stored);
+      pendingRows.set(call.callId, stored);
       return name;
     },
 
     async end(call: { server: string; callId: string; recording: string; at: number }): Promise<void> {
       // Never fails the caller: the voice service is cleaning up a call when it tells us.
       try {
+        await pendingRows.get(call.recording);
         for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
           const rec = await store.get(tenantId, call.recording);
           if (!rec || rec.endedAt !== null) return;
@@ -209,6 +222,7 @@ export function createRecordingService(deps: RecordingDeps) {
 
     /** The media server finished (or failed) writing a recording; names that are not ours are ignored. */
     async recordingEnded(e: { server: string; name: string; ok: boolean; durationSeconds: number | undefined }): Promise<void> {
+      await pendingRows.get(e.name);
       const rec = await store.mediaFinished(tenantId, e.server, e.name, e.ok, e.durationSeconds);
       if (!rec) return;
       if (!e.ok) {
@@ -224,6 +238,8 @@ export function createRecordingService(deps: RecordingDeps) {
       const from = q.from === undefined ? undefined : Date.parse(q.from);
       const to = q.to === undefined ? undefined : Date.parse(q.to);
       if (from !== undefined && to !== undefined && from > to) throw recordingErrors.badPeriod();
+      // A call's recording that has just started is listed once its row is in.
+      if (q.callId !== undefined) await pendingRows.get(q.callId);
       const before = q.after === undefined ? undefined : parseCursor(q.after);
       if (q.after !== undefined && !before) throw recordingErrors.badCursor();
       const limit = q.limit ?? 50;
@@ -241,6 +257,7 @@ export function createRecordingService(deps: RecordingDeps) {
     },
 
     async get(name: string) {
+      await pendingRows.get(name);
       const r = await store.get(tenantId, name);
       if (!r) throw recordingErrors.recordingNotFound(name);
       return view(r);
@@ -251,6 +268,7 @@ export function createRecordingService(deps: RecordingDeps) {
      * Every access is audited: recordings hold personal data.
      */
     async stream(callId: string, range: string | undefined, by: { name: string; requestId: string }) {
+      await pendingRows.get(callId);
       const rec = await store.latestForCall(tenantId, callId);
       if (!rec) throw recordingErrors.recordingNotFound(callId);
       if (rec.state === 'deleted') throw recordingErrors.recordingDeleted(callId, iso(rec.deletedAt) ?? '', rec.deletedReason ?? 'deleted');

@@ -749,24 +749,35 @@ export function createVoiceService(deps: VoiceDeps) {
     }
   }
 
-  /** The call's mixing bridge, created at its first answer and kept until it ends (one recording timeline). */
-  async function ensureCallBridge(call: LiveCall, agentId: string): Promise<string> {
-    if (call.bridgeId) return call.bridgeId;
-    call.bridgeId = `call-${call.callId}`;
+  /**
+   * The call's mixing bridge, created at its first answer and kept until it ends (one recording
+   * timeline), with `join` added. The recording starts beside the joining, so the parties hear
+   * each other as soon as possible and the recording misses as little as possible.
+   */
+  async function ensureCallBridge(call: LiveCall, agentId: string, join: readonly string[] = []): Promise<string> {
+    if (call.bridgeId) {
+      if (join.length > 0) await cc().addToBridge(call.server, call.bridgeId, join);
+      return call.bridgeId;
+    }
+    const bridgeId = `call-${call.callId}`;
+    call.bridgeId = bridgeId;
     await persist(call);
-    await cc().createMixingBridge(call.server, call.bridgeId);
+    await cc().createMixingBridge(call.server, bridgeId);
     const recording = deps.recorder
-      ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId: call.bridgeId, queueId: call.queueId, agentId, callerNumber: call.callerNumber, at: now() })
+      ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId, queueId: call.queueId, agentId, callerNumber: call.callerNumber, at: now() })
       : `call-${call.callId}`;
     if (recording) {
       call.recording = recording;
       await persist(call);
-      // The customer's channel when there is one (it stays for the whole call); a callback's
-      // bridge before the customer is dialled.
-      const customer = call.callback ? call.customerLeg : chan(call);
-      await (customer ? cc().recordCall(call.server, customer, recording) : cc().recordBridge(call.server, call.bridgeId, recording));
     }
-    return call.bridgeId;
+    // The customer's channel when there is one (it stays for the whole call); a callback's
+    // bridge before the customer is dialled.
+    const customer = call.callback ? call.customerLeg : chan(call);
+    await Promise.all([
+      join.length > 0 ? cc().addToBridge(call.server, bridgeId, join) : undefined,
+      recording ? (customer ? cc().recordCall(call.server, customer, recording) : cc().recordBridge(call.server, bridgeId, recording)) : undefined,
+    ]);
+    return bridgeId;
   }
 
   async function connectAgent(call: LiveCall, agentId: string, offerId: string, waitedMs: number): Promise<void> {
@@ -787,16 +798,14 @@ export function createVoiceService(deps: VoiceDeps) {
     await stopAnnouncing(call.callId);
     if (call.callback) {
       // The agent is reserved and on the line: now the customer is dialled.
-      const bridge = await ensureCallBridge(call, agentId);
-      await cc().addToBridge(call.server, bridge, [legId]);
+      await ensureCallBridge(call, agentId, [legId]);
       await dialCallback(call, agentId, legId);
       await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'agent', party: agentId, at, answered: true });
       deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId, waitedMs });
       return;
     }
     await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
-    const bridge = await ensureCallBridge(call, agentId);
-    await cc().addToBridge(call.server, bridge, [chan(call), legId]);
+    await ensureCallBridge(call, agentId, [chan(call), legId]);
     safe('take phone transfers', cc().takeTransfers(call.server, legId));
     await Promise.all([
       deps.store.callConnected(deps.tenantId, call.callId, agentId, call.recording ?? null, at),
