@@ -1,6 +1,6 @@
 import mysql, { type Pool, type ResultSetHeader } from 'mysql2/promise';
 import { AppError } from '../domain/errors.js';
-import { isDeadlock, parseMysqlUrl } from './mysql.js';
+import { createMysqlPool, isDeadlock } from './mysql.js';
 
 /**
  * Writes that many callers issue at once (the records of every live call) sent to MariaDB in
@@ -48,19 +48,13 @@ interface Item {
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 export function createBatchWriter(o: BatchWriterOptions): BatchWriter {
-  const t = parseMysqlUrl(o.url);
   const maxBatch = o.maxBatch ?? 200;
   const maxQueued = o.maxQueued ?? 20_000;
   const timeout = o.timeoutMs ?? 30_000;
   const log = o.log.child({ component: 'batch-writer' });
   // One connection: the order of statements is the order of writes. Statements are formatted
   // with escaped parameters before they are joined, so several per query are safe.
-  const pool = mysql.createPool({
-    host: t.host, port: t.port, user: t.user, password: t.password, database: t.database,
-    connectionLimit: 1, connectTimeout: 5000, waitForConnections: true, queueLimit: 0,
-    timezone: 'Z', dateStrings: false, supportBigNumbers: true, bigNumberStrings: false, charset: 'utf8mb4', enableKeepAlive: true,
-    multipleStatements: true,
-  });
+  const pool = createMysqlPool({ url: o.url, poolSize: 1, multipleStatements: true, queueLimit: 0 });
   let queue: Item[] = [];
   let running: Promise<void> | undefined;
   let closed = false;

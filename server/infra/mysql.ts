@@ -6,6 +6,10 @@ export type { Pool, PoolConnection, ResultSetHeader, RowDataPacket };
 export interface MysqlConfig {
   url: string;
   poolSize: number;
+  /** Several statements per query (only for statements formatted with escaped parameters). */
+  multipleStatements?: boolean;
+  /** Requests waiting for a connection before the pool refuses (0: no limit). Default 1000. */
+  queueLimit?: number;
 }
 
 export interface MysqlTarget {
@@ -50,7 +54,8 @@ export function createMysqlPool(config: MysqlConfig): Pool {
     connectionLimit: config.poolSize,
     connectTimeout: 5000,
     waitForConnections: true,
-    queueLimit: 1000,
+    queueLimit: config.queueLimit ?? 1000,
+    multipleStatements: config.multipleStatements ?? false,
     timezone: 'Z',
     dateStrings: false,
     supportBigNumbers: true,
