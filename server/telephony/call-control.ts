@@ -163,6 +163,15 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   const hungUpByRemote = new Set<string>();
   /** Holding bridges being made right now, by server and id. */
   const holdingBridges = new Map<string, Promise<void>>();
+  /**
+   * Holding bridges known to be there (by server and id): every caller of a queue joins the
+   * same one, so it is looked up once, not per caller. Forgotten when the media server says it
+   * is gone and on every (re)connection, when anything may have changed.
+   */
+  const knownHolding = new Set<string>();
+  telephony.on('BridgeDestroyed', (e, c) => {
+    knownHolding.delete(`${c.name}\u0000${e.bridge.id}`);
+  });
 
   const emit = async (e: CallEvent): Promise<void> => {
     for (const h of handlers) {
@@ -295,6 +304,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   });
 
   telephony.onConnectionChange((change) => {
+    for (const key of knownHolding) if (key.startsWith(`${change.server}\u0000`)) knownHolding.delete(key);
     if (!change.up) return;
     void (async () => {
       let startedAt: number | undefined;
@@ -380,6 +390,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     ensureHoldingBridge(server, bridgeId) {
       // Callers arriving together ask at once: one creation per bridge, the others wait for it.
       const key = `${server}\u0000${bridgeId}`;
+      if (knownHolding.has(key)) return Promise.resolve();
       const pending = holdingBridges.get(key);
       if (pending) return pending;
       const c = client(server);
@@ -398,7 +409,11 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
           return;
         }
         await c.bridges.startMoh(bridgeId, 'default');
-      })().finally(() => holdingBridges.delete(key));
+      })()
+        .then(() => {
+          knownHolding.add(key);
+        })
+        .finally(() => holdingBridges.delete(key));
       holdingBridges.set(key, made);
       return made;
     },

@@ -65,7 +65,12 @@ export function createDecisionFeed(redis: Redis, partition: string, log: Log, op
                   log.error({ err, decision: d.kind }, 'decision handler failed');
                 }
               }
-              if (options.cursorKey) await reader.set(options.cursorKey, id, 'EX', 86400);
+              // Saved behind each decision without waiting for the reply: the writes go out in
+              // order on this connection, so the saved place only moves forward, and a round trip
+              // per decision would cap the feed at one decision per round trip under load.
+              if (options.cursorKey) {
+                reader.set(options.cursorKey, id, 'EX', 86400).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'decision feed could not save its place'));
+              }
             }
           } catch (err) {
             if (!running) break;

@@ -411,23 +411,29 @@ export function createVoiceService(deps: VoiceDeps) {
     if (q.priority !== undefined) call.priority = q.priority;
     if (q.context) call.ivr = q.context;
     await persist(call);
-    if (!call.callback) {
-      const holding = hold(q.queueId);
-      await cc().ensureHoldingBridge(call.server, holding);
-      await cc().addToBridge(call.server, holding, [chan(call)]);
-      await armAnnouncements(call);
-    }
-    await Promise.all([
+    // The task, the music and the records go together: the router's offer is taken on this call's
+    // lane, after all three, so nothing acts on the call half queued, and the caller reaches an
+    // agent after the slowest of them instead of after their sum.
+    const held = call.callback
+      ? undefined
+      : (async () => {
+          const holding = hold(q.queueId);
+          await cc().ensureHoldingBridge(call.server, holding);
+          await cc().addToBridge(call.server, holding, [chan(call)]);
+          await armAnnouncements(call);
+        })();
+    const recorded = Promise.all([
       deps.store.callQueued(deps.tenantId, call.callId, q.queueId, call.ivr ?? null, now()),
       deps.store.interactionQueued(deps.tenantId, call.interactionId, q.queueId, call.ivr ?? null),
     ]);
-    await deps.acd.enqueueTask({
+    const enqueued = deps.acd.enqueueTask({
       id: call.taskId, queueId: q.queueId, channel: 'voice', interactionId: call.interactionId,
       ...(q.priority !== undefined ? { priority: q.priority } : {}),
       ...(q.requiredSkills?.length ? { requiredSkills: q.requiredSkills.map((r) => ({ skillId: r.skillId, minLevel: r.minLevel })) } : {}),
       ...(q.preferredAgentId ? { preferredAgentId: q.preferredAgentId, preferredForSeconds: q.preferForSeconds ?? 30 } : {}),
       ...(call.waitingSince < now() ? { enqueuedAt: call.waitingSince } : {}),
     });
+    await Promise.all([held, recorded, enqueued]);
   }
 
   /** Leaving the queue without an agent: at max wait a message or a voicemail, when closed a message. */
@@ -761,22 +767,31 @@ export function createVoiceService(deps: VoiceDeps) {
     }
     const bridgeId = `call-${call.callId}`;
     call.bridgeId = bridgeId;
-    await persist(call);
-    await cc().createMixingBridge(call.server, bridgeId);
-    const recording = deps.recorder
-      ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId, queueId: call.queueId, agentId, callerNumber: call.callerNumber, at: now() })
-      : `call-${call.callId}`;
-    if (recording) {
-      call.recording = recording;
-      await persist(call);
-    }
-    // The customer's channel when there is one (it stays for the whole call); a callback's
-    // bridge before the customer is dialled.
+    const saved = persist(call);
+    // Joining adds the customer from the holding bridge too (the media server moves a channel
+    // out of the bridge it is in).
+    const bridged = (async () => {
+      await cc().createMixingBridge(call.server, bridgeId);
+      if (join.length > 0) await cc().addToBridge(call.server, bridgeId, join);
+    })();
+    // The recording is of the customer's channel when there is one (it stays for the whole
+    // call), so it starts beside the bridge instead of after it; a callback's bridge is
+    // recorded before the customer is dialled.
     const customer = call.callback ? call.customerLeg : chan(call);
-    await Promise.all([
-      join.length > 0 ? cc().addToBridge(call.server, bridgeId, join) : undefined,
-      recording ? (customer ? cc().recordCall(call.server, customer, recording) : cc().recordBridge(call.server, bridgeId, recording)) : undefined,
-    ]);
+    const recorded = (async () => {
+      const recording = deps.recorder
+        ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId, queueId: call.queueId, agentId, callerNumber: call.callerNumber, at: now() })
+        : `call-${call.callId}`;
+      if (!recording) return;
+      call.recording = recording;
+      if (customer) await cc().recordCall(call.server, customer, recording);
+      else {
+        await bridged;
+        await cc().recordBridge(call.server, bridgeId, recording);
+      }
+    })();
+    await Promise.all([saved, bridged, recorded]);
+    if (call.recording) await persist(call);
     return bridgeId;
   }
 
@@ -794,8 +809,7 @@ export function createVoiceService(deps: VoiceDeps) {
     call.muted = false;
     delete call.legs[offerId];
     byOffer.delete(offerId);
-    await persist(call);
-    await stopAnnouncing(call.callId);
+    await Promise.all([persist(call), stopAnnouncing(call.callId)]);
     if (call.callback) {
       // The agent is reserved and on the line: now the customer is dialled.
       await ensureCallBridge(call, agentId, [legId]);
@@ -804,7 +818,6 @@ export function createVoiceService(deps: VoiceDeps) {
       deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId, waitedMs });
       return;
     }
-    await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
     await ensureCallBridge(call, agentId, [chan(call), legId]);
     safe('take phone transfers', cc().takeTransfers(call.server, legId));
     await Promise.all([
