@@ -11,18 +11,25 @@ import { createRoutingStore } from '../../server/modules/routing/store.js';
 t.test('routing configuration view', async (t) => {
   const app = await buildTestApp(t);
   let clock = 1_000_000;
-  const deps = (countQueries: { n: number }) => {
+  const deps = (countQueries: { n: number; gate?: Promise<void> }) => {
     const store = createRoutingStore(app.mysql);
     const counted = new Proxy(store, {
       get(target, key: keyof typeof store) {
         const v = target[key];
-        return typeof v === 'function' ? (...args: unknown[]) => { countQueries.n += 1; return (v as (...a: unknown[]) => unknown).apply(target, args); } : v;
+        return typeof v === 'function'
+          ? async (...args: unknown[]) => {
+              countQueries.n += 1;
+              // A database that takes long to answer: held until the test lets it go.
+              if (countQueries.gate) await countQueries.gate;
+              return (v as (...a: unknown[]) => unknown).apply(target, args);
+            }
+          : v;
       },
     });
     return { store: counted, events: app.events, audit: async () => undefined, clock: { now: () => clock }, userExists: async () => true, configCacheMs: 1000 };
   };
-  const readsA = { n: 0 };
-  const readsB = { n: 0 };
+  const readsA: { n: number; gate?: Promise<void> } = { n: 0 };
+  const readsB: { n: number; gate?: Promise<void> } = { n: 0 };
   const a = createRoutingService(deps(readsA));
   const b = createRoutingService(deps(readsB)); // another process on the same database
   const tenant = app.tenantId;
@@ -50,6 +57,26 @@ t.test('routing configuration view', async (t) => {
   clock += 1001;
   await b.load(tenant);
   t.equal(readsB.n, 1, 'an unchanged configuration costs one version read per cache time');
+
+  // Past half the cache time the view is checked again ahead of time, behind the read: a read
+  // never waits for a slow database while its view is still trusted.
+  readsB.n = 0;
+  let release: () => void = () => undefined;
+  readsB.gate = new Promise<void>((r) => (release = r));
+  clock += 600;
+  const ahead = await Promise.race([b.load(tenant).then(() => 'answered'), new Promise<string>((r) => setTimeout(() => r('waited for the database'), 1000))]);
+  t.equal(ahead, 'answered', 'past half the cache time a read is answered from the view at once');
+  t.equal(readsB.n, 1, 'and the version is checked behind it');
+  await b.load(tenant);
+  t.equal(readsB.n, 1, 'one check at a time');
+  clock += 500; // 1100 ms after the last finished check: no longer trusted
+  const waiting = b.load(tenant);
+  const early = await Promise.race([waiting.then(() => 'answered'), new Promise<string>((r) => setTimeout(() => r('waiting'), 200))]);
+  t.equal(early, 'waiting', 'past the cache time with no finished check, a read waits for the check');
+  readsB.gate = undefined;
+  release();
+  t.ok((await waiting).queues.some((q) => q.id === 'cached'), 'and gets the view once the database answers');
+  t.equal(readsB.n, 1, 'the check ahead of time served the waiting read (no second check)');
 
   const concurrent = await Promise.all(Array.from({ length: 20 }, () => (clock += 1, b.load(tenant))));
   t.ok(concurrent.every((c) => c.queues.some((q) => q.id === 'cached')), 'concurrent reads all get the configuration');

@@ -173,10 +173,8 @@ export function createRoutingService(deps: RoutingDeps) {
     };
     return { version, queues, calendars, config, builtAt: at, checkedAt: at };
   }
-  async function view(tenantId: number): Promise<ConfigView> {
-    const slot = slotOf(tenantId);
-    const at = deps.clock.now();
-    if (slot.view && at - slot.view.checkedAt < cacheMs && at - slot.view.builtAt < VIEW_REBUILD_MS) return slot.view;
+  /** Checks the version (and rebuilds the view when it changed or is old); one check at a time per tenant. */
+  function checkView(tenantId: number, slot: ReturnType<typeof slotOf>, at: number): Promise<ConfigView> {
     if (slot.loading) return slot.loading;
     const generation = slot.generation;
     const loading = (async () => {
@@ -189,13 +187,24 @@ export function createRoutingService(deps: RoutingDeps) {
       const built = await buildView(tenantId, version, at);
       if (slot.generation === generation) slot.view = built;
       return built;
-    })();
-    slot.loading = loading;
-    try {
-      return await loading;
-    } finally {
+    })().finally(() => {
       if (slot.loading === loading) slot.loading = undefined;
+    });
+    slot.loading = loading;
+    return loading;
+  }
+  async function view(tenantId: number): Promise<ConfigView> {
+    const slot = slotOf(tenantId);
+    const at = deps.clock.now();
+    const current = slot.view;
+    if (current && at - current.checkedAt < cacheMs && at - current.builtAt < VIEW_REBUILD_MS) {
+      // Checked again ahead of time, in the background, once half the trust has gone: under
+      // steady use no read waits for the check (a database under load takes long to answer),
+      // and a view is still never used longer than `cacheMs` after its last check.
+      if (at - current.checkedAt >= cacheMs / 2 && !slot.loading) checkView(tenantId, slot, at).catch(() => undefined);
+      return current;
     }
+    return checkView(tenantId, slot, at);
   }
 
   async function requireExists(kind: DocKind, tenantId: number, id: string, field: string): Promise<StoredDoc<Record<string, unknown>>> {
