@@ -198,10 +198,11 @@ export function createRoutingService(deps: RoutingDeps) {
     const at = deps.clock.now();
     const current = slot.view;
     if (current && at - current.checkedAt < cacheMs && at - current.builtAt < VIEW_REBUILD_MS) {
-      // Checked again ahead of time, in the background, once half the trust has gone: under
-      // steady use no read waits for the check (a database under load takes long to answer),
-      // and a view is still never used longer than `cacheMs` after its last check.
-      if (at - current.checkedAt >= cacheMs / 2 && !slot.loading) checkView(tenantId, slot, at).catch(() => undefined);
+      // Checked again ahead of time, in the background, once a quarter of the trust has gone:
+      // under steady use no read waits for the check (a database under load can take most of
+      // a second to answer), and a view is still never used longer than `cacheMs` after its
+      // last check.
+      if (at - current.checkedAt >= cacheMs / 4 && !slot.loading) checkView(tenantId, slot, at).catch(() => undefined);
       return current;
     }
     return checkView(tenantId, slot, at);
