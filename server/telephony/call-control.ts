@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Log } from '../infra/logger.js';
 import type { AriClient } from './ari-client.js';
 import type { Telephony } from './telephony.js';
@@ -139,6 +140,8 @@ export interface CallControl {
 }
 
 const LEG_ARG = 'leg';
+/** Our legs' channel ids: a leg still ringing is not in the application yet, so its id tells it apart. */
+const LEG_ID_PREFIX = 'leg-';
 /** How long StasisEnd waits for the ChannelDestroyed that should follow it. */
 const STASIS_END_GRACE_MS = 500;
 /** Q.850 causes of a failed dial, for a channel whose ChannelDestroyed never came. */
@@ -151,10 +154,11 @@ const DIAL_CAUSES: Record<string, number> = { BUSY: 17, NOANSWER: 19, CHANUNAVAI
  */
 export function createAriCallControl(telephony: Telephony, log: Log): CallControl {
   const handlers = new Set<(e: CallEvent) => void | Promise<void>>();
-  /** channel id → tag, for legs we placed (whether they are in our application yet, and answered). */
+  /**
+   * channel id → tag, for legs we placed (whether they are in our application yet, and answered).
+   * A leg is originated straight into our application: it enters it when the phone answers.
+   */
   const legs = new Map<string, { tag: string; answered: boolean; inStasis: boolean }>();
-  /** Legs created but not yet seen entering our application: `dial` must wait for that. */
-  const stasisWaiters = new Map<string, () => void>();
   /** customer channels in our application. */
   const calls = new Set<string>();
   /** Customer channels we asked to hang up, and those the media server hung up by itself. */
@@ -188,10 +192,15 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   telephony.on('StasisStart', async (e, c) => {
     const [kind, arg] = e.args ?? [];
     if (kind === LEG_ARG && arg) {
-      const leg = legs.get(e.channel.id) ?? { tag: arg, answered: e.channel.state === 'Up', inStasis: false };
+      const known = legs.get(e.channel.id);
+      const leg = known ?? { tag: arg, answered: e.channel.state === 'Up', inStasis: false };
       leg.inStasis = true;
       legs.set(e.channel.id, leg);
-      stasisWaiters.get(e.channel.id)?.();
+      // The phone answered: the leg can be bridged from now on (not before it is in the application).
+      if (known && !leg.answered && e.channel.state === 'Up') {
+        leg.answered = true;
+        await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
+      }
       return;
     }
     if (kind !== 'inbound') return;
@@ -200,7 +209,8 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   });
   telephony.on('ChannelStateChange', async (e, c) => {
     const leg = legs.get(e.channel.id);
-    if (leg && !leg.answered && e.channel.state === 'Up') {
+    // An originated leg reports its answer before it enters the application: StasisStart says it then.
+    if (leg && leg.inStasis && !leg.answered && e.channel.state === 'Up') {
       leg.answered = true;
       await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
     }
@@ -340,7 +350,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
             // The Stasis() arguments are visible in the dialplan location: "<app>,inbound,<entry>".
             const args = (ch.dialplan?.app_data ?? '').split(',');
             const known = legs.get(ch.id);
-            const kind: ChannelSnapshot['kind'] = known ? 'leg' : args[1] === 'inbound' ? 'call' : args[1] === LEG_ARG ? 'leg' : 'other';
+            const kind: ChannelSnapshot['kind'] = known || ch.id.startsWith(LEG_ID_PREFIX) ? 'leg' : args[1] === 'inbound' ? 'call' : args[1] === LEG_ARG ? 'leg' : 'other';
             const created = Date.parse(ch.creationtime);
             return { id: ch.id, kind, arg: known?.tag ?? args[2], answered: ch.state === 'Up', createdAt: Number.isFinite(created) ? created : 0 };
           }),
@@ -424,34 +434,24 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     removeFromBridge: (server, bridgeId, ids) => client(server).bridges.removeChannel(bridgeId, ids).catch(ignoreNotFound),
     destroyBridge: (server, bridgeId) => client(server).bridges.destroy(bridgeId).catch(ignoreNotFound),
     async ringLeg(server, o) {
+      // One request: the media server dials the phone at once and puts the answered leg in our
+      // application (a channel created first must be seen entering the application before it
+      // can be dialled: a request and an event more before the phone rings).
       const c = client(server);
-      const channel = await c.channels.create({
-        endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, ...(o.originatorCallId ? { originator: o.originatorCallId } : {}), callerId: o.callerId,
-        // A transfer pressed on a PJSIP phone (SIP REFER) comes to us as an event instead of being carried out by Asterisk.
-        ...(o.endpoint.startsWith('PJSIP/') ? { variables: { 'PJSIP_TRANSFER_HANDLING()': 'ari-only' } } : {}),
-      });
-      const leg = legs.get(channel.id) ?? { tag: o.tag, answered: false, inStasis: false };
-      legs.set(channel.id, leg);
-      // `create` answers before the channel has entered our application; Asterisk refuses to
-      // dial it until then (409 "Channel not in Stasis application"), so wait for its StasisStart.
-      if (!leg.inStasis) {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            stasisWaiters.delete(channel.id);
-            reject(new Error(`leg ${channel.id} did not enter the application within 3 s`));
-          }, 3000);
-          stasisWaiters.set(channel.id, () => {
-            clearTimeout(timer);
-            stasisWaiters.delete(channel.id);
-            resolve();
-          });
-        }).catch(async (err: unknown) => {
-          await c.channels.hangup(channel.id, 'normal').catch(() => undefined);
-          throw err;
+      const id = `${LEG_ID_PREFIX}${randomUUID()}`;
+      legs.set(id, { tag: o.tag, answered: false, inStasis: false });
+      try {
+        await c.channels.originate({
+          endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, channelId: id, ...(o.originatorCallId ? { originator: o.originatorCallId } : {}), callerId: o.callerId,
+          timeout: Math.max(1, Math.round(o.timeoutSeconds)),
+          // A transfer pressed on a PJSIP phone (SIP REFER) comes to us as an event instead of being carried out by Asterisk.
+          ...(o.endpoint.startsWith('PJSIP/') ? { variables: { 'PJSIP_TRANSFER_HANDLING()': 'ari-only' } } : {}),
         });
+      } catch (err) {
+        legs.delete(id);
+        throw err;
       }
-      await c.channels.dial(channel.id, { timeout: Math.max(1, Math.round(o.timeoutSeconds)) });
-      return channel.id;
+      return id;
     },
     async recordBridge(server, bridgeId, name) {
       await client(server).bridges.record(bridgeId, { name, format: 'wav', ifExists: 'overwrite' });
