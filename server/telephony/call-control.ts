@@ -120,6 +120,14 @@ export interface CallControl {
    * short with bridge recording; 350 ms and all complete this way).
    */
   recordCall(server: string, channelId: string, name: string): Promise<void>;
+  /**
+   * Gets `recordCall` of this channel ready ahead of time (while an agent's phone rings): the
+   * snoop is made now, so on the answer only the recording has to start. Never rejects (a failed
+   * preparation only means `recordCall` makes its snoop itself).
+   */
+  prepareRecording(server: string, channelId: string): Promise<void>;
+  /** Lets go of a prepared recording that did not start (the offer went unanswered, the caller left the queue). */
+  dropPreparedRecording(server: string, channelId: string): Promise<void>;
   /** A finished recording's file, from the server that made it. */
   fetchRecording(server: string, name: string): Promise<{ contentType: string; body: Buffer }>;
   /**
@@ -165,6 +173,8 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   const hungUpByUs = new Set<string>();
   const hungUpByServer = new Set<string>();
   const hungUpByRemote = new Set<string>();
+  /** Recording snoops made ahead of time (by server and channel), resolving to the snoop's id. */
+  const preparedRecordings = new Map<string, Promise<string | undefined>>();
   /** Holding bridges being made right now, by server and id. */
   const holdingBridges = new Map<string, Promise<void>>();
   /**
@@ -188,6 +198,23 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   };
   const client = (server: string): AriClient => telephony.server(server);
   const side = createSideLegs(telephony, client, emit);
+  /**
+   * The snoop a call is recorded from: both directions of the channel, nothing spoken into it.
+   * One per channel (`rec-<channel>`): when the id is still held (a prepared snoop being let
+   * go, or a leftover of an earlier process that never recorded), that one is hung up and the
+   * snoop made again once.
+   */
+  const makeRecordingSnoop = async (server: string, channelId: string): Promise<string> => {
+    const snoopId = `rec-${channelId}`;
+    try {
+      await side.snoop(server, channelId, { snoopId, listen: 'both', speak: 'none' });
+    } catch {
+      await client(server).channels.hangup(snoopId, 'normal').catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 200));
+      await side.snoop(server, channelId, { snoopId, listen: 'both', speak: 'none' });
+    }
+    return snoopId;
+  };
 
   telephony.on('StasisStart', async (e, c) => {
     const [kind, arg] = e.args ?? [];
@@ -286,6 +313,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       return;
     }
     if (calls.delete(id)) {
+      preparedRecordings.delete(`${server}\u0000${id}`);
       const endedBy = endedByOf(id);
       await emit({ type: 'call_ended', server, callId: id, cause: knownCause, causeText, endedBy });
     }
@@ -459,14 +487,36 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     async recordCall(server, channelId, name) {
       // The snoop is a side channel of ours (never an orphan to hang up after a restart); it ends
       // with the channel it listens to, and so does its recording.
-      const snoopId = `rec-${channelId}`;
-      await side.snoop(server, channelId, { snoopId, listen: 'both', speak: 'none' });
+      const key = `${server}\u0000${channelId}`;
+      const prepared = preparedRecordings.get(key);
+      preparedRecordings.delete(key);
+      const snoopId = (await prepared) ?? (await makeRecordingSnoop(server, channelId));
       try {
         await client(server).channels.record(snoopId, { name, format: 'wav', ifExists: 'overwrite' });
       } catch (err) {
         await client(server).channels.hangup(snoopId, 'normal').catch(() => undefined);
         throw err;
       }
+    },
+    prepareRecording(server, channelId) {
+      const key = `${server}\u0000${channelId}`;
+      let prepared = preparedRecordings.get(key);
+      if (!prepared) {
+        prepared = makeRecordingSnoop(server, channelId).catch((err: unknown) => {
+          log.warn({ err, channelId }, 'could not prepare the recording ahead of the answer');
+          return undefined;
+        });
+        preparedRecordings.set(key, prepared);
+      }
+      return prepared.then(() => undefined);
+    },
+    async dropPreparedRecording(server, channelId) {
+      const key = `${server}\u0000${channelId}`;
+      const prepared = preparedRecordings.get(key);
+      if (!prepared) return;
+      preparedRecordings.delete(key);
+      const snoopId = await prepared;
+      if (snoopId) await client(server).channels.hangup(snoopId, 'normal').catch(() => undefined);
     },
     async fetchRecording(server, name) {
       const r = await client(server).download(`/recordings/stored/${encodeURIComponent(name)}/file`, { timeoutMs: 30000 });

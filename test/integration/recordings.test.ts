@@ -102,6 +102,7 @@ t.test('given the app with a fake media server', async (t) => {
     const callId = await bridgedCall(c, q.entry);
     t.equal((await app.inject({ method: 'GET', url: `/v1/calls/${callId}`, headers: admin })).json().recording, null, 'no recording on the call');
     t.notOk(fake.made('recordBridge').some((a) => a[1] === `call-${callId}`) || fake.made('recordCall').some((a) => a[1] === callId), 'the media server was not asked to record');
+    t.notOk(fake.made('prepareRecording').some((a) => a[1] === callId), 'nor to get a recording ready while the agent rang');
     const r = await post(`/v1/calls/${callId}/recording/pause`, sup);
     t.equal(r.statusCode, 409);
     t.equal(r.json().code, 'recording_not_active');
@@ -119,6 +120,9 @@ t.test('given the app with a fake media server', async (t) => {
     const callId = await bridgedCall(c, q.entry);
     const name = `call-${callId}`;
     t.ok(fake.made('recordCall').some((a) => a[1] === callId && a[2] === name), 'the caller\'s channel is recorded under the name the recorder chose');
+    const asked = fake.requests.map((r) => `${r.method}:${String(r.args[1])}`);
+    const prepared = asked.indexOf(`prepareRecording:${callId}`);
+    t.ok(prepared >= 0 && prepared < asked.indexOf(`recordCall:${callId}`), 'the recording was got ready while the agent rang, before it started');
     const listed = (await app.inject({ method: 'GET', url: `/v1/recordings?callId=${callId}`, headers: qa })).json().items;
     t.match(listed, [{ name, callId, queueId: q.queueId, customerNumber: '+34600111222', state: 'recording', paused: false, pauses: [] }]);
 

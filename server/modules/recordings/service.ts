@@ -171,6 +171,9 @@ export function createRecordingService(deps: RecordingDeps) {
   }
 
   const recorder: CallRecorder = {
+    async willRecord(call) {
+      return shouldRecord(await policyFor(call.queueId), call.callId);
+    },
     async begin(call: BridgedCall): Promise<string | undefined> {
       const policy = await policyFor(call.queueId);
       if (!shouldRecord(policy, call.callId)) {

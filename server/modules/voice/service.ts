@@ -52,6 +52,8 @@ export interface BridgedCall {
  */
 export interface CallRecorder {
   begin(call: BridgedCall): Promise<string | undefined>;
+  /** Whether `begin` would record this call (its queue's policy), storing nothing. */
+  willRecord?(call: { callId: string; queueId: string }): Promise<boolean>;
   end(call: { server: string; callId: string; recording: string; at: number }): Promise<void>;
 }
 
@@ -441,6 +443,7 @@ export function createVoiceService(deps: VoiceDeps) {
     await stopAnnouncing(call.callId);
     if (call.callback || (reason !== 'max_wait' && reason !== 'queue_closed')) return end(call, reason);
     const rules = await rulesOf(call.queueId);
+    safe('drop the prepared recording', cc().dropPreparedRecording(call.server, chan(call)));
     // The task is gone from the ACD: the call is no longer waiting there.
     call.state = 'ivr';
     if (call.queuedAt !== undefined) call.queueMs += now() - call.queuedAt;
@@ -473,7 +476,10 @@ export function createVoiceService(deps: VoiceDeps) {
     log.info({ callId: call.callId, callbackId: id, queueId: call.queueId, via: o.via }, 'callback requested; the place in the queue is kept');
     // The caller hears that they will be called back, then is let go; the task moves to the callback.
     await stopAnnouncing(call.callId);
-    if (inQueue) await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
+    if (inQueue) {
+      safe('drop the prepared recording', cc().dropPreparedRecording(call.server, chan(call)));
+      await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
+    }
     await playAndWait(call, ['sound:queue-thankyou'], 8000);
     await end(call, 'callback_requested');
     track(cb);
@@ -642,6 +648,13 @@ export function createVoiceService(deps: VoiceDeps) {
       ...(call.callback ? { callback: { id: call.callback.id, number: call.callback.number, attempt: call.callback.attempts + 1 } } : {}),
       ...(call.ivr ? { ivr: { inputs: call.ivr.vars, path: call.ivr.path, dips: call.ivr.dips, language: call.ivr.language } } : {}),
     }));
+    // The recording's snoop is made while the phone rings, so the answer only has to start it.
+    if (!consult && !call.callback && !call.recording && !call.bridgeId && deps.recorder?.willRecord) {
+      const recorder = deps.recorder;
+      safe('prepare the recording', (async () => {
+        if (await recorder.willRecord!({ callId: call.callId, queueId: call.queueId })) await cc().prepareRecording(call.server, chan(call));
+      })());
+    }
     const ring = () =>
       cc().ringLeg(call.server, {
         endpoint: deps.agentEndpoint(o.agentId), tag: o.id, originatorCallId: consult && call.agentLeg ? call.agentLeg : call.callback && !call.customerLeg ? undefined : chan(call), callerId: 'ACD', timeoutSeconds: Math.max(1, (o.expiresAt - now()) / 1000),
@@ -782,7 +795,10 @@ export function createVoiceService(deps: VoiceDeps) {
       const recording = deps.recorder
         ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId, queueId: call.queueId, agentId, callerNumber: call.callerNumber, at: now() })
         : `call-${call.callId}`;
-      if (!recording) return;
+      if (!recording) {
+        if (customer) await cc().dropPreparedRecording(call.server, customer);
+        return;
+      }
       call.recording = recording;
       if (customer) await cc().recordCall(call.server, customer, recording);
       else {
@@ -1097,6 +1113,7 @@ export function createVoiceService(deps: VoiceDeps) {
       delete call.legs[e.tag];
       byLeg.delete(e.legId);
       await persist(call);
+      if (call.state === 'queued' && !call.recording && Object.keys(call.legs).length === 0) safe('drop the prepared recording', cc().dropPreparedRecording(call.server, chan(call)));
       if (byOffer.delete(e.tag)) {
         // Not answered (no answer, busy, rejected): a missed offer; the router rings the next agent.
         await deps.acd.answerOffer(agentOfOffer(e.tag), e.tag, 'decline');
