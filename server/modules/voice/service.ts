@@ -1,6 +1,7 @@
 import { createLanes } from '../../infra/lanes.js';
 import type { RouterDecision } from '../../acd/decisions.js';
 import type { Clock } from '../../infra/clock.js';
+import { createRefreshingCache } from '../../infra/refreshing-cache.js';
 import type { AuditLog } from '../../infra/audit.js';
 import type { EventBus } from '../../infra/events.js';
 import type { Log } from '../../infra/logger.js';
@@ -156,6 +157,12 @@ export function createVoiceService(deps: VoiceDeps) {
   const byTask = new Map<string, string>();
   const log = deps.log.child({ module: 'voice' });
   const now = (): number => deps.clock.now();
+  /**
+   * Entry points are read for every arriving call: cached (trusted 1 s, read again ahead of time;
+   * see refreshing-cache.ts). A change through this process is seen at once, by another process
+   * within a second (or as soon as a database under load answers).
+   */
+  const entries = createRefreshingCache({ load: (entry: string) => deps.store.getEntry(deps.tenantId, entry), now, trustMs: 1000, staleWhileLoadingMs: 4000 });
   const cc = (): CallControl => {
     if (!deps.calls) throw voiceErrors.noMediaServer();
     return deps.calls;
@@ -345,17 +352,28 @@ export function createVoiceService(deps: VoiceDeps) {
 
   async function arrived(e: Extract<CallEvent, { type: 'call_arrived' }>): Promise<void> {
     if (live.has(e.callId)) return;
-    const entry = await deps.store.getEntry(deps.tenantId, e.entry);
+    // Answered at once, beside the look-ups and the records: under load those take a while, and
+    // the caller would be left ringing (every call is answered: an unknown number hears why).
+    const answering = cc().answer(e.server, e.callId).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    const answered = async (): Promise<void> => {
+      const err = await answering;
+      if (err) throw err;
+    };
+    const entry = await entries.get(e.entry);
     const queueId = entry?.targetKind === 'queue' ? entry.targetId : null;
     const at = now();
-    await Promise.all([
+    const recorded = Promise.all([
       deps.store.callArrived({ tenantId: deps.tenantId, id: e.callId, server: e.server, entry: e.entry, callerNumber: e.callerNumber, queueId, at, interactionId: e.callId }),
       deps.store.interactionStarted(deps.tenantId, { id: e.callId, channel: 'voice', customerNumber: e.callerNumber, entry: e.entry, at }),
       deps.store.legStarted(deps.tenantId, { callId: e.callId, legId: e.callId, kind: 'customer', party: e.callerNumber, at, answered: true }),
     ]);
     if (!entry || (entry.targetKind === 'ivr' && !deps.ivr)) {
+      await recorded;
       log.info({ callId: e.callId, entry: e.entry }, 'no entry point; announcing and hanging up');
-      await cc().answer(e.server, e.callId);
+      await answered();
       await cc().play(e.server, e.callId, ['sound:ss-noservice']);
       setTimeout(() => safe('hang up', cc().hangup(e.server, e.callId)), 4000).unref();
       await deps.store.callEnded(deps.tenantId, e.callId, 'no_entry_point', now(), undefined);
@@ -368,19 +386,22 @@ export function createVoiceService(deps: VoiceDeps) {
       queueMs: 0, talkGrossMs: 0, holdMs: 0, transfers: 0,
     };
     // One customer, one thread: who is calling, and what came before (a lookup failure never fails the call).
-    const customer = await deps.customers
-      ?.resolve({ channel: 'phone', address: e.callerNumber, verified: false, at, ...(e.callerName ? { displayName: e.callerName } : {}) })
-      .catch((err: unknown) => {
-        log.warn({ err, callId: e.callId }, 'customer not resolved');
-        return null;
-      });
+    const [customer] = await Promise.all([
+      deps.customers
+        ?.resolve({ channel: 'phone', address: e.callerNumber, verified: false, at, ...(e.callerName ? { displayName: e.callerName } : {}) })
+        .catch((err: unknown) => {
+          log.warn({ err, callId: e.callId }, 'customer not resolved');
+          return null;
+        }),
+      recorded,
+    ]);
     if (customer) {
       call.customer = { id: customer.customerId, name: customer.displayName, known: !customer.created, interactions: customer.interactionsCount, lastInteractionAt: customer.lastInteractionAt };
       safe('link the interaction', deps.customers!.linkInteraction(customer.customerId, call.interactionId, 'voice', at));
     }
     track(call);
     await persist(call);
-    await cc().answer(e.server, e.callId);
+    await answered();
     // The same customer calling again while a callback waits: one place in the queue, not two.
     const pending = e.callerNumber ? [...live.values()].find((c) => c.callback && c.callback.number === e.callerNumber && (c.state === 'queued' || c.state === 'scheduled')) : undefined;
     if (pending) {
@@ -1186,7 +1207,7 @@ export function createVoiceService(deps: VoiceDeps) {
     const callId = byLeg.get(e.channelId);
     const call = callId ? live.get(callId) : undefined;
     if (!call || call.state !== 'connected' || call.agentLeg !== e.channelId) return;
-    const entry = await deps.store.getEntry(deps.tenantId, e.destination);
+    const entry = await entries.get(e.destination);
     const target: TransferTarget | undefined = entry?.targetKind === 'queue' ? { kind: 'queue', queueId: entry.targetId } : /^\+?[0-9]{2,32}$/.test(e.destination) ? { kind: 'number', number: e.destination } : undefined;
     if (!target || (target.kind === 'number' && !deps.externalEndpoint?.(target.number))) {
       log.warn({ callId: call.callId, destination: e.destination }, 'phone transfer to an unknown destination refused');
@@ -1539,13 +1560,16 @@ export function createVoiceService(deps: VoiceDeps) {
       if (entry.targetKind === 'queue' && !(await deps.queueExists(entry.targetId))) throw voiceErrors.unknownQueue(entry.targetId);
       if (entry.targetKind === 'ivr' && !(await deps.flowExists?.(entry.targetId))) throw voiceErrors.unknownFlow(entry.targetId);
       await deps.store.putEntry(deps.tenantId, entry);
+      entries.invalidate(entry.entry);
       return entry;
     },
     async listEntryPoints() {
       return { items: await deps.store.listEntries(deps.tenantId) };
     },
     async deleteEntryPoint(entry: string): Promise<void> {
-      if (!(await deps.store.deleteEntry(deps.tenantId, entry))) throw voiceErrors.entryNotFound(entry);
+      const deleted = await deps.store.deleteEntry(deps.tenantId, entry);
+      entries.invalidate(entry);
+      if (!deleted) throw voiceErrors.entryNotFound(entry);
     },
     async getCall(id: string) {
       const r = await deps.store.getCall(deps.tenantId, id);
