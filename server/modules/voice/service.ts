@@ -124,6 +124,8 @@ export interface VoiceDeps {
 const agentOfOffer = (offerId: string): string => offerId.slice(offerId.lastIndexOf('@') + 1);
 /** Our own legs to outside numbers are tagged `x:<call id>:<n>`. */
 const EXTERNAL_TAG = /^x:(.+):(\d+)$/;
+/** How long an offer's screen-pop waits for the caller's customer record still being resolved. */
+const SCREEN_POP_WAIT_MS = 3000;
 
 /** Who a call-control request acts for: an agent on its own call, or a supervisor/admin naming the agent. */
 export interface Actor {
@@ -157,6 +159,8 @@ export function createVoiceService(deps: VoiceDeps) {
   const byTask = new Map<string, string>();
   const log = deps.log.child({ module: 'voice' });
   const now = (): number => deps.clock.now();
+  /** Arriving calls whose customer is still being resolved, by call id. */
+  const resolvingCustomers = new Map<string, Promise<unknown>>();
   /**
    * Entry points are read for every arriving call: cached (trusted 1 s, read again ahead of time;
    * see refreshing-cache.ts). A change through this process is seen at once, by another process
@@ -385,20 +389,28 @@ export function createVoiceService(deps: VoiceDeps) {
       queueId: '', arrivedAt: at, state: 'ivr', taskId: e.callId, taskSeq: 0, legs: {}, others: [], legSeq: 0,
       queueMs: 0, talkGrossMs: 0, holdMs: 0, transfers: 0,
     };
-    // One customer, one thread: who is calling, and what came before (a lookup failure never fails the call).
-    const [customer] = await Promise.all([
-      deps.customers
-        ?.resolve({ channel: 'phone', address: e.callerNumber, verified: false, at, ...(e.callerName ? { displayName: e.callerName } : {}) })
-        .catch((err: unknown) => {
-          log.warn({ err, callId: e.callId }, 'customer not resolved');
-          return null;
-        }),
-      recorded,
-    ]);
-    if (customer) {
-      call.customer = { id: customer.customerId, name: customer.displayName, known: !customer.created, interactions: customer.interactionsCount, lastInteractionAt: customer.lastInteractionAt };
-      safe('link the interaction', deps.customers!.linkInteraction(customer.customerId, call.interactionId, 'voice', at));
+    // One customer, one thread: who is calling, and what came before (a lookup failure never
+    // fails the call). Resolved beside the queueing, not before it: it is MariaDB work (a first
+    // contact inserts the customer) that a loaded database answers in seconds; the screen-pop
+    // waits for it (see ringOffer), the caller does not.
+    const customers = deps.customers;
+    if (customers) {
+      const resolved = customers
+        .resolve({ channel: 'phone', address: e.callerNumber, verified: false, at, ...(e.callerName ? { displayName: e.callerName } : {}) })
+        .then((customer) => {
+          if (!customer) return;
+          call.customer = { id: customer.customerId, name: customer.displayName, known: !customer.created, interactions: customer.interactionsCount, lastInteractionAt: customer.lastInteractionAt };
+          safe('link the interaction', customers.linkInteraction(customer.customerId, call.interactionId, 'voice', at));
+          // Saved on the call's lane (never after the call has ended and been let go).
+          safe('save the customer', serial(call.callId, async () => {
+            if (live.get(call.callId) === call) await persist(call);
+          }));
+        })
+        .catch((err: unknown) => log.warn({ err, callId: e.callId }, 'customer not resolved'))
+        .finally(() => resolvingCustomers.delete(call.callId));
+      resolvingCustomers.set(call.callId, resolved);
     }
+    await recorded;
     track(call);
     await persist(call);
     await answered();
@@ -660,15 +672,21 @@ export function createVoiceService(deps: VoiceDeps) {
 
   async function ringOffer(call: LiveCall, o: { id: string; agentId: string; expiresAt: number }, consult: boolean): Promise<void> {
     byOffer.set(o.id, call.callId);
-    // Screen-pop: who is calling and what we know, on the desktop as the phone starts ringing.
-    safe('screen-pop', deps.acd.notifyAgent(o.agentId, {
-      kind: 'screen_pop', offerId: o.id, taskId: consult ? call.consult?.taskId : call.taskId, interactionId: call.interactionId, channel: 'voice',
-      queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
-      ...(consult ? { consultation: { fromAgentId: call.agentId } } : {}),
-      ...(call.customer ? { customer: call.customer, threadId: call.customer.id } : {}),
-      ...(call.callback ? { callback: { id: call.callback.id, number: call.callback.number, attempt: call.callback.attempts + 1 } } : {}),
-      ...(call.ivr ? { ivr: { inputs: call.ivr.vars, path: call.ivr.path, dips: call.ivr.dips, language: call.ivr.language } } : {}),
-    }));
+    // Screen-pop: who is calling and what we know, on the desktop as the phone starts ringing (or
+    // as soon as the customer is resolved, within SCREEN_POP_WAIT_MS).
+    const resolving = resolvingCustomers.get(call.callId);
+    const popWhenKnown = async (): Promise<void> => {
+      if (resolving) await Promise.race([resolving, new Promise((r) => setTimeout(r, SCREEN_POP_WAIT_MS).unref())]);
+      await deps.acd.notifyAgent(o.agentId, {
+        kind: 'screen_pop', offerId: o.id, taskId: consult ? call.consult?.taskId : call.taskId, interactionId: call.interactionId, channel: 'voice',
+        queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
+        ...(consult ? { consultation: { fromAgentId: call.agentId } } : {}),
+        ...(call.customer ? { customer: call.customer, threadId: call.customer.id } : {}),
+        ...(call.callback ? { callback: { id: call.callback.id, number: call.callback.number, attempt: call.callback.attempts + 1 } } : {}),
+        ...(call.ivr ? { ivr: { inputs: call.ivr.vars, path: call.ivr.path, dips: call.ivr.dips, language: call.ivr.language } } : {}),
+      });
+    };
+    safe('screen-pop', popWhenKnown());
     // The recording's snoop is made while the phone rings, so the answer only has to start it.
     if (!consult && !call.callback && !call.recording && !call.bridgeId && deps.recorder?.willRecord) {
       const recorder = deps.recorder;
@@ -1001,9 +1019,10 @@ export function createVoiceService(deps: VoiceDeps) {
     byOffer.delete(offerId);
     call.consult.legId = legId;
     call.consult.agentId = agentId;
-    call.consult.answered = true;
-    await persist(call);
+    // Answered (as the call's view says) once the two agents can talk: after the join.
     if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [legId]);
+    if (call.consult?.legId === legId) call.consult.answered = true;
+    await persist(call);
     safe('take phone transfers', cc().takeTransfers(call.server, legId));
     await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'consult', party: agentId, at: now(), answered: true });
     deps.events.publish('voice.consult_connected', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, consultedAgentId: agentId });
@@ -1080,9 +1099,9 @@ export function createVoiceService(deps: VoiceDeps) {
       }
       safe('leg record', deps.store.legAnswered(deps.tenantId, call.callId, e.legId, now()));
       if (call.consult?.legId === e.legId) {
-        call.consult.answered = true;
-        await persist(call);
         if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [e.legId]);
+        if (call.consult?.legId === e.legId) call.consult.answered = true;
+        await persist(call);
         return;
       }
       if (call.callback?.dialLeg === e.legId) {
