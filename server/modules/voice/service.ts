@@ -126,6 +126,8 @@ const agentOfOffer = (offerId: string): string => offerId.slice(offerId.lastInde
 const EXTERNAL_TAG = /^x:(.+):(\d+)$/;
 /** How long an offer's screen-pop waits for the caller's customer record still being resolved. */
 const SCREEN_POP_WAIT_MS = 3000;
+/** How long an arriving call waits for its customer record before it is queued without it. */
+const CUSTOMER_WAIT_MS = 5000;
 
 /** Who a call-control request acts for: an agent on its own call, or a supervisor/admin naming the agent. */
 export interface Actor {
@@ -390,27 +392,31 @@ export function createVoiceService(deps: VoiceDeps) {
       queueMs: 0, talkGrossMs: 0, holdMs: 0, transfers: 0,
     };
     // One customer, one thread: who is calling, and what came before (a lookup failure never
-    // fails the call). Resolved beside the queueing, not before it: it is MariaDB work (a first
-    // contact inserts the customer) that a loaded database answers in seconds; the screen-pop
-    // waits for it (see ringOffer), the caller does not.
+    // fails the call). The call waits for it at most CUSTOMER_WAIT_MS before it is queued: it is
+    // MariaDB work (a first contact inserts the customer) that a loaded or locked database may
+    // take long over; past that the call goes on and the screen-pop waits for it (see ringOffer).
     const customers = deps.customers;
+    let resolved: Promise<unknown> | undefined;
     if (customers) {
-      const resolved = customers
+      resolved = customers
         .resolve({ channel: 'phone', address: e.callerNumber, verified: false, at, ...(e.callerName ? { displayName: e.callerName } : {}) })
         .then((customer) => {
           if (!customer) return;
           call.customer = { id: customer.customerId, name: customer.displayName, known: !customer.created, interactions: customer.interactionsCount, lastInteractionAt: customer.lastInteractionAt };
           safe('link the interaction', customers.linkInteraction(customer.customerId, call.interactionId, 'voice', at));
-          // Saved on the call's lane (never after the call has ended and been let go).
-          safe('save the customer', serial(call.callId, async () => {
-            if (live.get(call.callId) === call) await persist(call);
-          }));
+          // Resolved after the call was queued: saved on the call's lane (never after the call has
+          // ended and been let go); before that, the call's first save carries it.
+          if (live.get(call.callId) === call) {
+            safe('save the customer', serial(call.callId, async () => {
+              if (live.get(call.callId) === call) await persist(call);
+            }));
+          }
         })
         .catch((err: unknown) => log.warn({ err, callId: e.callId }, 'customer not resolved'))
         .finally(() => resolvingCustomers.delete(call.callId));
       resolvingCustomers.set(call.callId, resolved);
     }
-    await recorded;
+    await Promise.all([recorded, resolved ? Promise.race([resolved, new Promise((r) => setTimeout(r, CUSTOMER_WAIT_MS).unref())]) : undefined]);
     track(call);
     await persist(call);
     await answered();
