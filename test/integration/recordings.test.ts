@@ -71,6 +71,25 @@ t.test('given the app with a fake media server', async (t) => {
     await hangUp(c, callId);
   });
 
+  await t.test('given a recording the media server cannot start when a call is bridged then the call goes on and the recording is on record as failed', async (t) => {
+    const q = await queueWith(c);
+    await readyAgent(c, q.skill);
+    fake.failWhen('recordCall', () => mediaError('unavailable', 'ari.unavailable'));
+    let callId: string;
+    try {
+      callId = await bridgedCall(c, q.entry);
+    } finally {
+      fake.failWhen('recordCall', () => undefined);
+    }
+    await eventually(async () => (await app.inject({ method: 'GET', url: `/v1/recordings?callId=${callId}`, headers: qa })).json().items[0]?.state === 'failed', 5000);
+    t.pass('the recording is on record as failed');
+    await new Promise((r) => setTimeout(r, 300));
+    const call = (await app.inject({ method: 'GET', url: `/v1/calls/${callId}`, headers: admin })).json();
+    t.match(call, { live: true, endedAt: null, outcome: null }, 'and the call goes on, connected');
+    t.notOk(fake.made('hangup').some((a) => a[1] === callId), 'nobody hung up the customer');
+    await hangUp(c, callId);
+  });
+
   await t.test('given a recorded call when it is paused and resumed then silence is asked for, the window is kept, each step audited and errors have stable codes', async (t) => {
     const q = await queueWith(c);
     const agentUser = await loginAs(app, ['agent']);

@@ -170,7 +170,19 @@ export function createRecordingService(deps: RecordingDeps) {
     return 'deleted';
   }
 
+  /** The media server finished (or failed) writing a recording; names that are not ours are ignored. */
+  async function recordingEnded(e: { server: string; name: string; ok: boolean; durationSeconds: number | undefined }): Promise<void> {
+    await pendingRows.get(e.name);
+    const rec = await store.mediaFinished(tenantId, e.server, e.name, e.ok, e.durationSeconds);
+    if (!rec) return;
+    if (!e.ok) {
+      log.error({ name: e.name, callId: rec.callId, server: e.server }, 'the media server failed to write a recording');
+      deps.events.publish('recording.ended', { tenantId, name: rec.name, callId: rec.callId, state: 'failed' });
+    }
+  }
+
   const recorder: CallRecorder = {
+    failed: (call) => recordingEnded({ server: call.server, name: call.name, ok: false, durationSeconds: undefined }),
     async willRecord(call) {
       return shouldRecord(await policyFor(call.queueId), call.callId);
     },
@@ -223,16 +235,7 @@ export function createRecordingService(deps: RecordingDeps) {
   return {
     ...recorder,
 
-    /** The media server finished (or failed) writing a recording; names that are not ours are ignored. */
-    async recordingEnded(e: { server: string; name: string; ok: boolean; durationSeconds: number | undefined }): Promise<void> {
-      await pendingRows.get(e.name);
-      const rec = await store.mediaFinished(tenantId, e.server, e.name, e.ok, e.durationSeconds);
-      if (!rec) return;
-      if (!e.ok) {
-        log.error({ name: e.name, callId: rec.callId, server: e.server }, 'the media server failed to write a recording');
-        deps.events.publish('recording.ended', { tenantId, name: rec.name, callId: rec.callId, state: 'failed' });
-      }
-    },
+    recordingEnded,
 
     pause: (callId: string, by: Actor) => pciChange('pause', callId, by),
     resume: (callId: string, by: Actor) => pciChange('resume', callId, by),

@@ -55,6 +55,8 @@ export interface CallRecorder {
   begin(call: BridgedCall): Promise<string | undefined>;
   /** Whether `begin` would record this call (its queue's policy), storing nothing. */
   willRecord?(call: { callId: string; queueId: string }): Promise<boolean>;
+  /** The media server could not start a recording `begin` named: it is on record as failed. */
+  failed?(call: { server: string; name: string }): Promise<void>;
   end(call: { server: string; callId: string; recording: string; at: number }): Promise<void>;
 }
 
@@ -845,10 +847,17 @@ export function createVoiceService(deps: VoiceDeps) {
         return;
       }
       call.recording = recording;
-      if (customer) await cc().recordCall(call.server, customer, recording);
-      else {
-        await bridged;
-        await cc().recordBridge(call.server, bridgeId, recording);
+      try {
+        if (customer) await cc().recordCall(call.server, customer, recording);
+        else {
+          await bridged;
+          await cc().recordBridge(call.server, bridgeId, recording);
+        }
+      } catch (err) {
+        // The customer and the agent are talking: a recording that cannot start never ends the
+        // call. It is on record as failed (QA sees it), and the call goes on unrecorded.
+        log.warn({ err, callId: call.callId, name: recording }, 'the call could not be recorded; it goes on unrecorded');
+        if (deps.recorder?.failed) safe('record the failed recording', deps.recorder.failed({ server: call.server, name: recording }));
       }
     })();
     await Promise.all([saved, bridged, recorded]);
