@@ -10,6 +10,7 @@ import { validateRecordingPolicy, type RecordingPolicy } from '../../domain/reco
 import type { EventBus } from '../../infra/events.js';
 import type { AuditLog } from '../../infra/audit.js';
 import { isKnownTimeZone, zoneRule, ZONE_RULE_SPAN } from '../../infra/time-zones.js';
+import { createRefreshingCache } from '../../infra/refreshing-cache.js';
 import { routingErrors } from './errors.js';
 import type { DocKind, RoutingStore, StoredDoc } from './store.js';
 import './events.js';
@@ -80,7 +81,6 @@ interface ConfigView {
   calendars: Map<string, CalendarDoc>;
   config: RoutingConfig;
   builtAt: number;
-  checkedAt: number;
 }
 
 /** A view is rebuilt at least this often even when nothing changed (calendars' zone rules follow the clock). */
@@ -151,21 +151,31 @@ export function createRoutingService(deps: RoutingDeps) {
   /**
    * Every call and every task used to read the whole configuration (all agents, queues and
    * calendars) from MariaDB; under load those reads queued behind the call records and held up
-   * routing. Now one view per tenant is kept: trusted for `cacheMs`, then kept as long as the
-   * configuration version is unchanged. A write through this service drops it at once, and a
-   * load that started before the write never replaces a newer view.
+   * routing. Now one view per tenant is kept: trusted for `cacheMs` (checked again from a quarter
+   * of it, in the background, and served while a slow check is on its way, at most
+   * STALE_WHILE_CHECKING_MS longer), then kept as long as the configuration version is
+   * unchanged. A write through this service drops it at once, and a load that started before
+   * the write never replaces a newer view.
    */
-  const views = new Map<number, { view?: ConfigView; loading?: Promise<ConfigView>; generation: number }>();
-  const slotOf = (tenantId: number) => {
-    let slot = views.get(tenantId);
-    if (!slot) views.set(tenantId, (slot = { generation: 0 }));
-    return slot;
-  };
+  const built = new Map<number, ConfigView>();
+  const views = createRefreshingCache<number, ConfigView>({
+    // Checks the version, and rebuilds the view only when it changed (or is old).
+    async load(tenantId) {
+      const at = deps.clock.now();
+      const version = await store.currentVersion(tenantId);
+      const current = built.get(tenantId);
+      if (current && current.version === version && at - current.builtAt < VIEW_REBUILD_MS) return current;
+      const view = await buildView(tenantId, version, at);
+      built.set(tenantId, view);
+      return view;
+    },
+    now: () => deps.clock.now(),
+    trustMs: cacheMs,
+    staleWhileLoadingMs: STALE_WHILE_CHECKING_MS,
+  });
   function invalidate(tenantId: number): void {
-    const slot = slotOf(tenantId);
-    slot.generation += 1;
-    slot.view = undefined;
-    slot.loading = undefined;
+    built.delete(tenantId);
+    views.invalidate(tenantId);
   }
   async function buildView(tenantId: number, version: number, at: number): Promise<ConfigView> {
     const [calendarDocs, queueDocs, agentDocs] = await Promise.all([store.list('calendar', tenantId), store.list('queue', tenantId), store.list('agent', tenantId)]);
@@ -177,43 +187,10 @@ export function createRoutingService(deps: RoutingDeps) {
       queues: [...queues].map(([id, doc]) => toQueue(tenantId, id, doc, doc.calendarId ? domainCalendars.get(doc.calendarId) : undefined)),
       agents: agentDocs.map((a) => toAgent(tenantId, a.id, a.doc as unknown as AgentDoc)),
     };
-    return { version, queues, calendars, config, builtAt: at, checkedAt: at };
+    return { version, queues, calendars, config, builtAt: at };
   }
-  /** Checks the version (and rebuilds the view when it changed or is old); one check at a time per tenant. */
-  function checkView(tenantId: number, slot: ReturnType<typeof slotOf>, at: number): Promise<ConfigView> {
-    if (slot.loading) return slot.loading;
-    const generation = slot.generation;
-    const loading = (async () => {
-      const version = await store.currentVersion(tenantId);
-      const current = slot.view;
-      if (current && current.version === version && at - current.builtAt < VIEW_REBUILD_MS) {
-        current.checkedAt = at;
-        return current;
-      }
-      const built = await buildView(tenantId, version, at);
-      if (slot.generation === generation) slot.view = built;
-      return built;
-    })().finally(() => {
-      if (slot.loading === loading) slot.loading = undefined;
-    });
-    slot.loading = loading;
-    return loading;
-  }
-  async function view(tenantId: number): Promise<ConfigView> {
-    const slot = slotOf(tenantId);
-    const at = deps.clock.now();
-    const current = slot.view;
-    if (current && at - current.checkedAt < cacheMs && at - current.builtAt < VIEW_REBUILD_MS) {
-      // Checked again ahead of time, in the background, once a quarter of the trust has gone:
-      // under steady use no read waits for the check. A view is used longer than `cacheMs`
-      // after its last check only while the next check is on its way, and at most
-      // STALE_WHILE_CHECKING_MS longer.
-      if (at - current.checkedAt >= cacheMs / 4 && !slot.loading) checkView(tenantId, slot, at).catch(() => undefined);
-      return current;
-    }
-    if (current && slot.loading && at - current.checkedAt < cacheMs + STALE_WHILE_CHECKING_MS && at - current.builtAt < VIEW_REBUILD_MS) return current;
-    return checkView(tenantId, slot, at);
-  }
+  /** The tenant's view: trusted `cacheMs`, checked again ahead of time (see refreshing-cache.ts). */
+  const view = (tenantId: number): Promise<ConfigView> => views.get(tenantId);
 
   async function requireExists(kind: DocKind, tenantId: number, id: string, field: string): Promise<StoredDoc<Record<string, unknown>>> {
     const found = await store.get(kind, tenantId, id);
