@@ -47,6 +47,12 @@ interface Item {
 
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
+/**
+ * Formats a statement as the pool would: dates in UTC (the pools run with `timezone: 'Z'`; the
+ * driver's own `format` would write them in the process's local time).
+ */
+const formatUtc = mysql.format as unknown as (sql: string, values: unknown, stringifyObjects: boolean, timeZone: string) => string;
+
 export function createBatchWriter(o: BatchWriterOptions): BatchWriter {
   const maxBatch = o.maxBatch ?? 200;
   const maxQueued = o.maxQueued ?? 20_000;
@@ -121,7 +127,7 @@ export function createBatchWriter(o: BatchWriterOptions): BatchWriter {
       return Promise.reject(new AppError('unavailable', 'db.write_backlog', `more than ${maxQueued} database writes are waiting; the database is not keeping up`));
     }
     return new Promise<ResultSetHeader>((resolve, reject) => {
-      queue.push({ text: mysql.format(sql, params as Parameters<typeof mysql.format>[1]), resolve, reject });
+      queue.push({ text: formatUtc(sql, params, false, 'Z'), resolve, reject });
       // Started on the next tick, so writes issued together go together.
       if (!running) queueMicrotask(() => void drain());
     });

@@ -56,6 +56,24 @@ t.test('batched writes', async (t) => {
     t.ok(w.stats().fallbacks >= 1, 'the failed batch was retried statement by statement');
   });
 
+  await t.test('given a process whose local time is not UTC when a date is written then it is stored as the pool stores dates (UTC)', async (t) => {
+    const w = createBatchWriter({ url, log });
+    const tz = process.env.TZ;
+    t.teardown(async () => {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+      await w.close();
+    });
+    await pool.query('CREATE TABLE IF NOT EXISTS stamps (id VARCHAR(32) PRIMARY KEY, at DATETIME(3) NOT NULL)');
+    process.env.TZ = 'Asia/Shanghai';
+    t.not(new Date(0).getTimezoneOffset(), 0, 'the process runs at UTC+8 for this test');
+    const at = new Date('2026-03-04T05:06:07.089Z');
+    await w.write('INSERT INTO stamps (id, at) VALUES (?, ?)', ['batched', at]);
+    await pool.query('INSERT INTO stamps (id, at) VALUES (?, ?)', ['pooled', at]);
+    const [rows] = await pool.query<RowDataPacket[]>("SELECT id, DATE_FORMAT(at, '%Y-%m-%dT%H:%i:%s.%f') AS at FROM stamps ORDER BY id");
+    t.same(rows.map((r) => [r.id, String(r.at).slice(0, 23)]), [['batched', '2026-03-04T05:06:07.089'], ['pooled', '2026-03-04T05:06:07.089']], 'the batched write and the pool agree: UTC');
+  });
+
   await t.test('given a full backlog when more is written then it is refused with db.write_backlog and nothing accepted is lost', async (t) => {
     const w = createBatchWriter({ url, log, maxQueued: 10 });
     t.teardown(() => w.close());

@@ -217,7 +217,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     flushing ??= (async () => {
       try {
         while (pendingRecords.length > 0) {
-          const batch = pendingRecords.splice(0, 5000);
+          const batch = pendingRecords.splice(0, 1000);
           try {
             await opts.sql.record(opts.tenantId, opts.partition, batch);
           } catch (err) {

@@ -156,6 +156,57 @@ export function createAcdRedisStore(redis: Redis, partition: string) {
 
 export type AcdRedisStore = ReturnType<typeof createAcdRedisStore>;
 
+type Statement = [sql: string, params: unknown[]];
+
+/** The statements that record consumed routing events and their decisions, in order. */
+function recordStatements(tenantId: number, partition: string, batch: readonly { entry: InputEntry; decisions: readonly RouterDecision[]; configVersion: string }[]): Statement[] {
+  const out: Statement[] = [];
+  out.push(['INSERT IGNORE INTO routing_events (tenant_id, partition_key, event_id, at_ms, body) VALUES ?', [
+    batch.map((b) => [tenantId, partition, b.entry.id, b.entry.at, JSON.stringify(b.entry.input)]),
+  ]]);
+  const decisionRows: unknown[][] = [];
+  for (const b of batch) {
+    const at = new Date(b.entry.at);
+    b.decisions.forEach((d, idx) => {
+      const taskId = 'taskId' in d ? d.taskId : d.kind === 'route' ? d.decision.taskId : null;
+      decisionRows.push([tenantId, at, partition, b.entry.id, idx, taskId, d.kind, b.configVersion, JSON.stringify(d)]);
+    });
+    for (const d of b.decisions) {
+      if (d.kind === 'route') {
+        if (d.offers.length > 0) {
+          out.push(['INSERT IGNORE INTO offers (tenant_id, id, task_id, agent_id, offered_at, expires_at) VALUES ?', [
+            d.offers.map((x) => [tenantId, x.id, x.taskId, x.agentId, new Date(x.createdAt), new Date(x.expiresAt)]),
+          ]]);
+        }
+        out.push(["UPDATE tasks SET state = 'offered' WHERE tenant_id = ? AND id = ? AND state = 'queued'", [tenantId, d.decision.taskId]]);
+      } else if (d.kind === 'offer_cancelled') {
+        out.push(['UPDATE offers SET outcome = ?, outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL', [
+          d.reason === 'timed_out' ? 'timed_out' : 'cancelled', at, tenantId, d.offerId,
+        ]]);
+      } else if (d.kind === 'task_assigned') {
+        out.push(["UPDATE offers SET outcome = 'accepted', outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL", [at, tenantId, d.offerId]]);
+        out.push(["UPDATE tasks SET state = 'assigned', assigned_agent_id = ? WHERE tenant_id = ? AND id = ?", [d.agentId, tenantId, d.taskId]]);
+      } else if (d.kind === 'task_requeued') {
+        out.push(["UPDATE tasks SET state = 'queued' WHERE tenant_id = ? AND id = ? AND state <> 'ended'", [tenantId, d.taskId]]);
+      } else if (d.kind === 'task_removed') {
+        out.push(["UPDATE tasks SET state = 'ended', ended_at = ?, end_reason = ? WHERE tenant_id = ? AND id = ?", [at, d.reason, tenantId, d.taskId]]);
+      } else if (d.kind === 'task_overflowed') {
+        out.push(['UPDATE tasks SET queue_id = ? WHERE tenant_id = ? AND id = ?', [d.toQueueId, tenantId, d.taskId]]);
+      }
+    }
+    if (b.entry.input.type === 'offer_declined') {
+      out.push(["UPDATE offers SET outcome = 'declined', outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL", [at, tenantId, b.entry.input.offerId]]);
+    }
+    if (b.entry.input.type === 'capacity_released') {
+      out.push(["UPDATE tasks SET state = 'ended', ended_at = ?, end_reason = COALESCE(end_reason, 'completed') WHERE tenant_id = ? AND id = ?", [at, tenantId, b.entry.input.taskId]]);
+    }
+  }
+  if (decisionRows.length > 0) {
+    out.push(['INSERT IGNORE INTO route_decisions (tenant_id, decided_at, partition_key, event_id, idx, task_id, kind, config_version, body) VALUES ?', [decisionRows]]);
+  }
+  return out;
+}
+
 /**
  * Durable records of routing in MariaDB. Every write is idempotent (replays after a takeover
  * repeat them). `writes`: where a new task's row goes (one per call or chat; the server's
@@ -185,55 +236,25 @@ export function createAcdSqlStore(pool: Pool, o: { writes?: Pool } = {}) {
       const [rows] = (await pool.query('SELECT * FROM offers WHERE tenant_id = ? AND id = ?', [tenantId, id])) as unknown as [Record<string, unknown>[]];
       return rows[0];
     },
-    /** Records a batch of consumed events and their decisions. */
+    /**
+     * Records a batch of consumed events and their decisions. The statements are built first and
+     * sent together: through the batching writer when there is one (one round trip with whatever
+     * else is being written; statements in order; a failure rejects and the caller records the
+     * batch again, every statement being idempotent), otherwise as one transaction.
+     */
     async record(tenantId: number, partition: string, batch: { entry: InputEntry; decisions: readonly RouterDecision[]; configVersion: string }[]): Promise<void> {
       if (batch.length === 0) return;
+      const statements = recordStatements(tenantId, partition, batch);
+      if (o.writes) {
+        const results = await Promise.allSettled(statements.map(([sql, params]) => writer.query(sql, params)));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        return;
+      }
       const conn = await pool.getConnection();
       try {
         await conn.beginTransaction();
-        await conn.query('INSERT IGNORE INTO routing_events (tenant_id, partition_key, event_id, at_ms, body) VALUES ?', [
-          batch.map((b) => [tenantId, partition, b.entry.id, b.entry.at, JSON.stringify(b.entry.input)]),
-        ]);
-        const decisionRows: unknown[][] = [];
-        for (const b of batch) {
-          b.decisions.forEach((d, idx) => {
-            const taskId = 'taskId' in d ? d.taskId : d.kind === 'route' ? d.decision.taskId : null;
-            decisionRows.push([tenantId, new Date(b.entry.at), partition, b.entry.id, idx, taskId, d.kind, b.configVersion, JSON.stringify(d)]);
-          });
-          for (const d of b.decisions) {
-            if (d.kind === 'route') {
-              for (const o of d.offers) {
-                await conn.query(
-                  'INSERT IGNORE INTO offers (tenant_id, id, task_id, agent_id, offered_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-                  [tenantId, o.id, o.taskId, o.agentId, new Date(o.createdAt), new Date(o.expiresAt)],
-                );
-              }
-              await conn.query("UPDATE tasks SET state = 'offered' WHERE tenant_id = ? AND id = ? AND state = 'queued'", [tenantId, d.decision.taskId]);
-            } else if (d.kind === 'offer_cancelled') {
-              await conn.query('UPDATE offers SET outcome = ?, outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL', [
-                d.reason === 'timed_out' ? 'timed_out' : 'cancelled', new Date(b.entry.at), tenantId, d.offerId,
-              ]);
-            } else if (d.kind === 'task_assigned') {
-              await conn.query("UPDATE offers SET outcome = 'accepted', outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL", [new Date(b.entry.at), tenantId, d.offerId]);
-              await conn.query("UPDATE tasks SET state = 'assigned', assigned_agent_id = ? WHERE tenant_id = ? AND id = ?", [d.agentId, tenantId, d.taskId]);
-            } else if (d.kind === 'task_requeued') {
-              await conn.query("UPDATE tasks SET state = 'queued' WHERE tenant_id = ? AND id = ? AND state <> 'ended'", [tenantId, d.taskId]);
-            } else if (d.kind === 'task_removed') {
-              await conn.query("UPDATE tasks SET state = 'ended', ended_at = ?, end_reason = ? WHERE tenant_id = ? AND id = ?", [new Date(b.entry.at), d.reason, tenantId, d.taskId]);
-            } else if (d.kind === 'task_overflowed') {
-              await conn.query('UPDATE tasks SET queue_id = ? WHERE tenant_id = ? AND id = ?', [d.toQueueId, tenantId, d.taskId]);
-            }
-          }
-          if (b.entry.input.type === 'offer_declined') {
-            await conn.query("UPDATE offers SET outcome = 'declined', outcome_at = ? WHERE tenant_id = ? AND id = ? AND outcome IS NULL", [new Date(b.entry.at), tenantId, b.entry.input.offerId]);
-          }
-          if (b.entry.input.type === 'capacity_released') {
-            await conn.query("UPDATE tasks SET state = 'ended', ended_at = ?, end_reason = COALESCE(end_reason, 'completed') WHERE tenant_id = ? AND id = ?", [new Date(b.entry.at), tenantId, b.entry.input.taskId]);
-          }
-        }
-        if (decisionRows.length > 0) {
-          await conn.query('INSERT IGNORE INTO route_decisions (tenant_id, decided_at, partition_key, event_id, idx, task_id, kind, config_version, body) VALUES ?', [decisionRows]);
-        }
+        for (const [sql, params] of statements) await conn.query(sql, params);
         await conn.commit();
       } catch (e) {
         await conn.rollback().catch(() => undefined);

@@ -31,7 +31,7 @@ export interface OurServer {
  * once: that reconcile removes agent endpoints without a SIP login, so the benchmark pushes its
  * endpoints only after it.
  */
-export async function startOurServer(instance: AsteriskInstance, o: { sourceDir: string; logLevel: string }): Promise<OurServer> {
+export async function startOurServer(instance: AsteriskInstance, o: { sourceDir: string; logLevel: string; profileDir?: string }): Promise<OurServer> {
   const id = uniqueId('vb');
   const dbUrl = `${MYSQL_BASE}/ipcc_${id}`;
   const prefix = `ipcc-bench:${id}:`;
@@ -44,7 +44,9 @@ export async function startOurServer(instance: AsteriskInstance, o: { sourceDir:
     IPCC_ASTERISK_SERVERS: servers, IPCC_ARI_APP: appName, IPCC_AUTH_TOKEN_TTL: '3600',
   };
   await createDatabase(dbUrl);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: o.sourceDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A CPU profile of the whole run (written when the process exits), for finding where a call's CPU goes.
+  const profile = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/main.ts'], { cwd: o.sourceDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: string[] = [];
   child.stdout?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => chunks.push(d));

@@ -26,6 +26,7 @@
  *   BENCH_RTP_START=6000 BENCH_RTP_END=9999   the instance's RTP ports (2 per channel; a slot's
  *                                     default 1000 ports hold only 250 bridged calls)
  *   BENCH_KEEP=1                      keep the instance, SIPp logs and server log afterwards
+ *   BENCH_SERVER_PROFILE=<dir>        write a V8 CPU profile of our server's whole run into <dir>
  * Climbing stops early when, at a step's end, more callers wait than about 3 s of arrivals.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -73,6 +74,7 @@ const SETTINGS = {
   rtpStart: num('BENCH_RTP_START', 6000),
   rtpEnd: num('BENCH_RTP_END', 9999),
   keep: env.BENCH_KEEP === '1',
+  serverProfile: env.BENCH_SERVER_PROFILE ? path.resolve(env.BENCH_SERVER_PROFILE) : undefined,
 };
 /** A step is clean when every call it offered was connected, talked and fully recorded. */
 const cleanSteps = (steps: readonly StepFigures[]) => steps.map((x) => ({ rate: x.rate, offered: x.offered, failed: x.offered - Math.min(x.completed, x.recorded) }));
@@ -301,7 +303,7 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: Comm
   const ownHooks: (() => Promise<void>)[] = [];
   try {
     process.stderr.write('[bench] our server: starting the process, pushing endpoints, configuring over HTTP\n');
-    server = await startOurServer(instance, { sourceDir: common.source.dir, logLevel: 'info' });
+    server = await startOurServer(instance, { sourceDir: common.source.dir, logLevel: 'info', ...(SETTINGS.serverProfile ? { profileDir: SETTINGS.serverProfile } : {}) });
     const running = server;
     const stop = (): Promise<void> => running.close();
     interruptHooks.add(stop);
