@@ -29,13 +29,13 @@ export function makeWorkdir(root: string, name: string): Workdir {
   return { inRoot, onHost };
 }
 
-/** Copies a scenario into the workdir, replacing `@@NAME@@` placeholders. */
-export function placeScenario(work: Workdir, file: string, values: Record<string, string> = {}): string {
+/** Copies a scenario into the workdir (as `as`, default its own name), replacing `@@NAME@@` placeholders. */
+export function placeScenario(work: Workdir, file: string, values: Record<string, string> = {}, as = file): string {
   let text = readFileSync(path.join(BENCH_SCENARIO_DIR, file), 'utf8');
   for (const [k, v] of Object.entries(values)) text = text.split(`@@${k}@@`).join(v);
   if (/@@[A-Z_]+@@/.test(text)) throw new Error(`${file}: a placeholder was left unset`);
-  writeFileSync(path.join(work.onHost, file), text);
-  return `${work.inRoot}/${file}`;
+  writeFileSync(path.join(work.onHost, as), text);
+  return `${work.inRoot}/${as}`;
 }
 
 function readOptional(file: string): string {

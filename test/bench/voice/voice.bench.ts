@@ -27,7 +27,15 @@
  *                                     default 1000 ports hold only 250 bridged calls)
  *   BENCH_KEEP=1                      keep the instance, SIPp logs and server log afterwards
  *   BENCH_SERVER_PROFILE=<dir>        write a V8 CPU profile of our server's whole run into <dir>
+ *   BENCH_CAPACITY_CALLS=330          the capacity step (after the rate steps): this many callers
+ *   BENCH_CAPACITY_RATE=10            arrive at this rate and talk BENCH_CAPACITY_HOLD_SECONDS
+ *   BENCH_CAPACITY_HOLD_SECONDS       (default: the arrival time + 15 s, so that every call is up
+ *                                     at once for 15 s); BENCH_CAPACITY=0 skips the step
  * Climbing stops early when, at a step's end, more callers wait than about 3 s of arrivals.
+ *
+ * The capacity step answers the budget's "concurrent recorded calls": at a rate both systems
+ * handle cleanly, callers keep arriving until BENCH_CAPACITY_CALLS are connected and recorded at
+ * the same time; it is clean when every one was connected, talked and fully recorded.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -75,6 +83,13 @@ const SETTINGS = {
   rtpEnd: num('BENCH_RTP_END', 9999),
   keep: env.BENCH_KEEP === '1',
   serverProfile: env.BENCH_SERVER_PROFILE ? path.resolve(env.BENCH_SERVER_PROFILE) : undefined,
+  capacity: env.BENCH_CAPACITY === '0' ? undefined : (() => {
+    const calls = Math.round(num('BENCH_CAPACITY_CALLS', 330));
+    const rate = num('BENCH_CAPACITY_RATE', 10);
+    const holdMs = Math.round(num('BENCH_CAPACITY_HOLD_SECONDS', Math.ceil(calls / rate) + 15) * 1000);
+    if (holdMs < (calls / rate) * 1000 + 5000) throw new Error('BENCH_CAPACITY_HOLD_SECONDS must exceed the arrival time (calls / rate) by at least 5 s, or no moment has every call up');
+    return { calls, rate, holdMs };
+  })(),
 };
 /** A step is clean when every call it offered was connected, talked and fully recorded. */
 const cleanSteps = (steps: readonly StepFigures[]) => steps.map((x) => ({ rate: x.rate, offered: x.offered, failed: x.offered - Math.min(x.completed, x.recorded) }));
@@ -96,6 +111,8 @@ const out = (line = ''): void => {
 
 interface StepFigures {
   rate: number;
+  /** The agents' talk time of the step. */
+  holdMs: number;
   offered: number;
   completed: number;
   failed: number;
@@ -104,6 +121,8 @@ interface StepFigures {
   peakWaiting: number;
   peakRinging: number;
   recorded: number;
+  /** How much of the talk the recordings of the talked calls hold (8 kHz 16-bit WAV): median and lowest, 0–1. */
+  recordedShare: { p50: number; min: number } | undefined;
   latencies: StepLatencies;
   cpu: { processes: Record<string, number | undefined>; machine: number; others: number } | undefined;
   notes: string[];
@@ -114,6 +133,8 @@ interface SystemFigures {
   /** The machine's 1-minute load average when the system's run began and ended (other users included). */
   load: [number, number];
   steps: StepFigures[];
+  /** The capacity step (see the header), when it ran. */
+  capacity?: StepFigures;
   leftChannels: number;
   stoppedClimbing?: string;
   recordingsTotal: number;
@@ -170,7 +191,14 @@ const cpuCounters = {
 };
 
 /** A recording holds the talk when it has at least (talk time − 1 s) of 8 kHz 16-bit audio. */
-const minRecordingBytes = (): number => 44 + 16_000 * Math.max(0, SETTINGS.holdMs / 1000 - 1);
+const minRecordingBytes = (holdMs: number): number => 44 + 16_000 * Math.max(0, holdMs / 1000 - 1);
+
+/** The median and lowest share of the talk time that recordings of `bytes` hold (a missing file holds none). */
+function shareOfTalk(bytes: readonly number[], holdMs: number): { p50: number; min: number } | undefined {
+  if (bytes.length === 0) return undefined;
+  const shares = bytes.map((b) => Math.max(0, b - 44) / (16 * holdMs)).sort((a, b) => a - b);
+  return { p50: shares[Math.floor(shares.length / 2)] as number, min: shares[0] as number };
+}
 
 /**
  * Waits until Asterisk is quiet before the load starts (under 10 % of a core over 2 s, at most
@@ -188,14 +216,29 @@ async function settle(pid: number | undefined): Promise<string> {
   }
 }
 
-async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: {
+/** One run of load against a system: its steps' SIPp results, time windows and samples. */
+interface PhaseRun {
+  rates: number[];
+  holdMs: number;
+  results: CallerStepResult[];
+  windows: { start: number; end: number; cpu?: ReturnType<typeof cpuBetween> }[];
+  samples: ChannelSample[];
+  phones: { successful: number; failed: number };
+  agentLog: string;
+  leftChannels: number;
+  stopped?: string;
+}
+
+interface RunOptions {
   service: string;
   app: string;
   pids: Record<string, readonly number[]>;
   phones: { ip: string; port: number };
   audio: string;
   prefixDigit: string;
-}): Promise<{ results: CallerStepResult[]; windows: { start: number; end: number; cpu?: ReturnType<typeof cpuBetween> }[]; samples: ChannelSample[]; phones: { successful: number; failed: number }; agentLog: string; leftChannels: number; stopped?: string }> {
+}
+
+async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: RunOptions): Promise<PhaseRun> {
   const phones = await startAgentPhones({ instance, work, tag: kind, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: SETTINGS.holdMs,
     maxSeconds: 120 + SETTINGS.steps.length * SETTINGS.stepSeconds + 60 + SETTINGS.holdMs / 1000 });
   const killPhones = (): void => phones.kill();
@@ -237,6 +280,8 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
     // that it cannot weigh on the next system's run.
     const leftChannels = await hangUpEverything(instance);
     return {
+      rates: SETTINGS.steps.slice(0, running.length),
+      holdMs: SETTINGS.holdMs,
       leftChannels,
       results,
       windows: running.map((_, k) => ({ start: t0 + k * D, end: t0 + (k + 1) * D, cpu: readings[k] && readings[k + 1] ? cpuBetween(readings[k] as CpuReading, readings[k + 1] as CpuReading) : undefined })),
@@ -252,16 +297,59 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
   }
 }
 
+/**
+ * The capacity step: its own agent phones (they talk for the step's longer time), callers at a
+ * rate both systems handle, until `calls` callers are connected at once; ends when every call
+ * has ended. Whatever is left in Asterisk afterwards is counted and hung up.
+ */
+async function runCapacity(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: RunOptions, c: { calls: number; rate: number; holdMs: number }): Promise<PhaseRun> {
+  const seconds = c.calls / c.rate;
+  const phones = await startAgentPhones({ instance, work, tag: `${kind}-capacity`, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: c.holdMs,
+    maxSeconds: 120 + seconds + c.holdMs / 1000 });
+  const killPhones = (): void => phones.kill();
+  interruptHooks.add(killPhones);
+  const settled = await settle(o.pids.asterisk?.[0]);
+  process.stderr.write(`[bench] ${LABEL[kind]}: capacity step, ${c.calls} callers at ${c.rate} calls/s talking ${c.holdMs / 1000} s (Asterisk settled: ${settled})\n`);
+  const sampler = startChannelSampler(instance, 1000, CALLER_ENDPOINT);
+  try {
+    const start = Date.now();
+    const step = runCallerStep({
+      instance, work, tag: `${kind}-capacity`, scenario: `${work.inRoot}/bench-caller-capacity.xml`, service: o.service, app: o.app, endpoint: CALLER_ENDPOINT,
+      prefix: `${o.prefixDigit}99`, rate: c.rate, seconds, audio: o.audio, rtpBase: CALLER_RTP_BANKS[0] as number,
+      timeoutMs: seconds * 1000 + c.holdMs + 60_000,
+    });
+    // CPU over the time every call is up: from the last arrival to the first agent hanging up.
+    await sleep(Math.max(0, start + seconds * 1000 + 2000 - Date.now()));
+    const full = readCpu(o.pids, cpuCounters);
+    await sleep(Math.max(0, start + c.holdMs - 1000 - Date.now()));
+    const fullEnd = readCpu(o.pids, cpuCounters);
+    const result = await step;
+    await sleep(1500);
+    const leftChannels = await hangUpEverything(instance);
+    return {
+      rates: [c.rate], holdMs: c.holdMs, leftChannels, results: [result],
+      windows: [{ start: start + seconds * 1000 + 2000, end: start + c.holdMs - 1000, cpu: cpuBetween(full, fullEnd) }],
+      samples: sampler.samples,
+      phones: await phones.stop().then((r) => ({ successful: r.successful, failed: r.failed })),
+      agentLog: existsSync(phones.logFile) ? readFileSync(phones.logFile, 'utf8') : '',
+    };
+  } finally {
+    interruptHooks.delete(killPhones);
+    await sampler.stop();
+    await phones.stop().catch(() => undefined);
+  }
+}
+
 function figures(
-  run: Awaited<ReturnType<typeof runSystem>>,
-  join: (callers: ReturnType<typeof parseCallerLog>, rings: ReturnType<typeof parseAgentLog>) => JoinedCall[],
-  recordingOk: (c: JoinedCall) => boolean,
+  run: PhaseRun,
+  join: (callers: ReturnType<typeof parseCallerLog>, rings: ReturnType<typeof parseAgentLog>, holdMs: number) => JoinedCall[],
+  recordingBytes: (c: JoinedCall) => number,
   notesOf: (calls: JoinedCall[]) => string[],
 ): StepFigures[] {
   const rings = parseAgentLog(run.agentLog);
   return run.results.map((r, k) => {
     const callers = parseCallerLog(r.log);
-    const calls = join(callers, rings);
+    const calls = join(callers, rings, run.holdMs);
     const w = run.windows[k]!;
     const inWindow = run.samples.filter((s) => s.at >= w.start && s.at < w.end);
     const completed = calls.filter((c) => c.completed).length;
@@ -280,7 +368,8 @@ function figures(
     }
     if (r.timedOut) notes.push('the caller SIPp of this step hit its time limit');
     return {
-      rate: SETTINGS.steps[k] as number,
+      rate: run.rates[k] as number,
+      holdMs: run.holdMs,
       offered,
       completed,
       failed: offered - completed,
@@ -288,7 +377,8 @@ function figures(
       peakBridged: Math.max(0, ...inWindow.map((s) => s.bridged)),
       peakWaiting: Math.max(0, ...inWindow.map((s) => s.waiting)),
       peakRinging: Math.max(0, ...inWindow.map((s) => s.ringing)),
-      recorded: calls.filter((c) => c.completed && recordingOk(c)).length,
+      recorded: calls.filter((c) => c.completed && recordingBytes(c) >= minRecordingBytes(run.holdMs)).length,
+      recordedShare: shareOfTalk(calls.filter((c) => c.completed).map((c) => recordingBytes(c)), run.holdMs),
       latencies: stepLatencies(calls),
       cpu: w.cpu,
       notes,
@@ -312,17 +402,19 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: Comm
     await pushCallerEndpoint(instance);
     await configureOurServer(server.api, { agents: common.agents, entry: OUR_ENTRY, offerTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
     const pids = { server: [server.pid], asterisk: [common.astPid], 'redis*': pidsByName('redis-server'), 'mariadb*': pidsByName('mariadbd') };
-    const result = await runSystem('ours', instance, work, { service: OUR_ENTRY, app: server.appName, pids, phones: common.phones, audio: common.audio, prefixDigit: '5' });
+    const runOptions: RunOptions = { service: OUR_ENTRY, app: server.appName, pids, phones: common.phones, audio: common.audio, prefixDigit: '5' };
+    const result = await runSystem('ours', instance, work, runOptions);
+    const capacityRun = SETTINGS.capacity ? await runCapacity('ours', instance, work, runOptions, SETTINGS.capacity) : undefined;
     const db = await readOurCalls(server.dbUrl);
     // Every call has ended: each agent should be ready with nothing in hand again.
     await sleep(2000);
     const notFree = await agentsNotFree(server.api, common.agents);
     const byCaller = new Map<string, ServerCall>(db.rows.map((r) => [r.callerNumber, { callerNumber: r.callerNumber, agentId: r.agentId, queuedAt: r.queuedAt, rangAt: r.rangAt, answeredAt: r.answeredAt, outcome: r.outcome, recording: r.recording }]));
     const spool = path.join(instance.instanceDir, 'spool/recording');
-    const steps = figures(
-      result,
-      (callers, rings) => joinThroughServer(callers, rings, byCaller, common.endpointOf, SETTINGS.holdMs),
-      (c) => c.server?.recording != null && fileSize(path.join(spool, `${c.server.recording}.wav`)) >= minRecordingBytes(),
+    const ourFigures = (run: PhaseRun): StepFigures[] => figures(
+      run,
+      (callers, rings, holdMs) => joinThroughServer(callers, rings, byCaller, common.endpointOf, holdMs),
+      (c) => (c.server?.recording != null ? fileSize(path.join(spool, `${c.server.recording}.wav`)) : -1),
       (failed) => {
         if (failed.length === 0) return [];
         const why = new Map<string, number>();
@@ -333,6 +425,8 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: Comm
         return [...why.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, n]) => `${n}× ${k}`);
       },
     );
+    const steps = ourFigures(result);
+    const capacity = capacityRun ? ourFigures(capacityRun)[0] : undefined;
     const log = server.log();
     const reconciles = log.split('agent endpoints reconciled').length - 1;
     const warnings = log.split('\n').filter((l) => /"level":(40|50|60)/.test(l));
@@ -353,8 +447,8 @@ async function benchOurs(instance: AsteriskInstance, work: Workdir, common: Comm
       extra.push(`server log kept in ${file}`);
     }
     return {
-      kind: 'ours', load: [loadBefore, os.loadavg()[0] ?? NaN], steps, leftChannels: result.leftChannels, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
-      recordingsTotal: countFiles(spool, ''), agentPhones: result.phones, seconds: (Date.now() - started) / 1000, extra,
+      kind: 'ours', load: [loadBefore, os.loadavg()[0] ?? NaN], steps, ...(capacity ? { capacity } : {}), leftChannels: result.leftChannels + (capacityRun?.leftChannels ?? 0), ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
+      recordingsTotal: countFiles(spool, ''), agentPhones: addPhones(result.phones, capacityRun?.phones), seconds: (Date.now() - started) / 1000, extra,
     };
   } catch (e) {
     const errors = (server?.log() ?? '').split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-5);
@@ -375,12 +469,14 @@ async function benchAppQueue(instance: AsteriskInstance, work: Workdir, common: 
   await pushCallerEndpoint(instance);
   await installAppQueue(instance, { number: APP_QUEUE_NUMBER, endpoints, ringTimeoutSeconds: OFFER_TIMEOUT_SECONDS });
   const pids = { asterisk: [common.astPid] };
-  const result = await runSystem('app_queue', instance, work, { service: APP_QUEUE_NUMBER, app: 'none', pids, phones: common.phones, audio: common.audio, prefixDigit: '6' });
+  const runOptions: RunOptions = { service: APP_QUEUE_NUMBER, app: 'none', pids, phones: common.phones, audio: common.audio, prefixDigit: '6' };
+  const result = await runSystem('app_queue', instance, work, runOptions);
+  const capacityRun = SETTINGS.capacity ? await runCapacity('app_queue', instance, work, runOptions, SETTINGS.capacity) : undefined;
   const monitor = path.join(instance.instanceDir, 'spool/monitor');
-  const steps = figures(
-    result,
-    (callers, rings) => joinByFrom(callers, rings, SETTINGS.holdMs),
-    (c) => fileSize(path.join(monitor, `${APP_QUEUE_RECORDING_PREFIX}${c.caller.caller}.wav`)) >= minRecordingBytes(),
+  const aqFigures = (run: PhaseRun): StepFigures[] => figures(
+    run,
+    (callers, rings, holdMs) => joinByFrom(callers, rings, holdMs),
+    (c) => fileSize(path.join(monitor, `${APP_QUEUE_RECORDING_PREFIX}${c.caller.caller}.wav`)),
     (failed) => {
       if (failed.length === 0) return [];
       const noRing = failed.filter((c) => !c.ring).length;
@@ -388,10 +484,16 @@ async function benchAppQueue(instance: AsteriskInstance, work: Workdir, common: 
       return [`${noRing}× no agent rang`, `${unanswered}× rang, not answered`, `${failed.length - noRing - unanswered}× answered, ended early`].filter((s) => !s.startsWith('0×'));
     },
   );
+  const steps = aqFigures(result);
+  const capacity = capacityRun ? aqFigures(capacityRun)[0] : undefined;
   return {
-    kind: 'app_queue', load: [loadBefore, os.loadavg()[0] ?? NaN], steps, leftChannels: result.leftChannels, ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
-    recordingsTotal: countFiles(monitor, APP_QUEUE_RECORDING_PREFIX), agentPhones: result.phones, seconds: (Date.now() - started) / 1000, extra: [],
+    kind: 'app_queue', load: [loadBefore, os.loadavg()[0] ?? NaN], steps, ...(capacity ? { capacity } : {}), leftChannels: result.leftChannels + (capacityRun?.leftChannels ?? 0), ...(result.stopped ? { stoppedClimbing: result.stopped } : {}),
+    recordingsTotal: countFiles(monitor, APP_QUEUE_RECORDING_PREFIX), agentPhones: addPhones(result.phones, capacityRun?.phones), seconds: (Date.now() - started) / 1000, extra: [],
   };
+}
+
+function addPhones(a: { successful: number; failed: number }, b: { successful: number; failed: number } | undefined): { successful: number; failed: number } {
+  return b ? { successful: a.successful + b.successful, failed: a.failed + b.failed } : a;
 }
 
 function countFiles(dir: string, prefix: string): number {
@@ -410,8 +512,8 @@ function printSystem(s: SystemFigures): void {
   const head = ['calls/s', 'offered', 'done', 'failed', 'held', 'waiting', 'recorded', 'entry→ring p50/p99', 'invite→ring p50/p99'];
   if (s.kind === 'ours') head.push('queued→phone p50/p99', 'queued→rang p50/p99');
   head.push('hangup→caller p50/p99', ...cpuNames.map((n) => `cpu ${n}`), 'cpu others', 'cpu box');
-  const rows = s.steps.map((x) => {
-    const row = [String(x.rate), String(x.offered), String(x.completed), String(x.failed), String(x.peakBridged), String(x.peakWaiting), String(x.recorded), dist(x.latencies.entryToRing), dist(x.latencies.inviteToRing)];
+  const rows = [...s.steps, ...(s.capacity ? [s.capacity] : [])].map((x) => {
+    const row = [x === s.capacity ? `${x.rate} (cap.)` : String(x.rate), String(x.offered), String(x.completed), String(x.failed), String(x.peakBridged), String(x.peakWaiting), String(x.recorded), dist(x.latencies.entryToRing), dist(x.latencies.inviteToRing)];
     if (s.kind === 'ours') row.push(dist(x.latencies.queuedToPhone), dist(x.latencies.queuedToRang));
     row.push(dist(x.latencies.hangupToCaller), ...cpuNames.map((n) => pct(x.cpu?.processes[n])), pct(x.cpu?.others), pct(x.cpu?.machine));
     return row;
@@ -420,6 +522,10 @@ function printSystem(s: SystemFigures): void {
   out(head.map((h, i) => h.padStart(widths[i] as number)).join('  '));
   for (const r of rows) out(r.map((c, i) => c.padStart(widths[i] as number)).join('  '));
   for (const x of s.steps) if (x.notes.length > 0) out(`  ${x.rate} calls/s not completed: ${x.notes.join('; ')}`);
+  if (s.capacity) {
+    const c = s.capacity;
+    out(`  capacity step (cap.): ${c.offered} callers at ${c.rate} calls/s, each talking ${c.holdMs / 1000} s: ${c.completed} connected and talked, ${c.recorded} fully recorded, ${c.peakBridged} held at once (peak while every call was up; cpu over that time)${c.recordedShare ? `; the recordings hold ${Math.round(100 * c.recordedShare.p50)}% of the talk (median), ${Math.round(100 * c.recordedShare.min)}% at least` : ''}${c.notes.length > 0 ? ` · not completed: ${c.notes.join('; ')}` : ''}`);
+  }
   if (s.stoppedClimbing) out(`  ${s.stoppedClimbing}`);
   out(`  highest calls/s with zero failures (every call connected and fully recorded): ${highestCleanRate(cleanSteps(s.steps))} (connected, recordings aside: ${highestCleanRate(s.steps)}) · peak calls held (bridged, sampled 1/s): ${Math.max(0, ...s.steps.map((x) => x.peakBridged))} · recording files: ${s.recordingsTotal} · agent phones: ${s.agentPhones.successful} calls ended cleanly, ${s.agentPhones.failed} failed · channels stranded after the run: ${s.leftChannels}`);
   for (const e of s.extra) out(`  ${e}`);
@@ -446,10 +552,12 @@ function printBudget(systems: SystemFigures[]): void {
     if (!SETTINGS.steps.includes(BUDGET.ringAtRate)) line(undefined, `ringing p99 < ${BUDGET.ringP99Ms} ms at ${BUDGET.ringAtRate} calls/s: BENCH_STEPS has no ${BUDGET.ringAtRate} calls/s step`);
     else if (!step || !d || d.n === 0) line(false, `ringing p99 < ${BUDGET.ringP99Ms} ms at ${BUDGET.ringAtRate} calls/s: the ${BUDGET.ringAtRate} calls/s step ${step ? 'rang no agent' : 'was not reached (climbing stopped below it)'}${peerText}`);
     else line(d.p99 < BUDGET.ringP99Ms, `ringing p99 < ${BUDGET.ringP99Ms} ms at ${BUDGET.ringAtRate} calls/s (${which}): p99 ${ms(d.p99)} ms, p50 ${ms(d.p50)} ms over ${d.n} calls, ${step.failed} failed${peerText}`);
-    const clean = ours.steps.filter((x) => x.failed === 0 && x.recorded === x.offered);
+    const all = [...ours.steps, ...(ours.capacity ? [ours.capacity] : [])];
+    const clean = all.filter((x) => x.failed === 0 && x.recorded === x.offered);
     const best = Math.max(0, ...clean.map((x) => x.peakBridged));
-    const any = Math.max(0, ...ours.steps.map((x) => x.peakBridged));
-    line(best >= BUDGET.concurrentRecorded, `≥ ${BUDGET.concurrentRecorded} concurrent recorded calls (peak held in a step where every call was connected and fully recorded): ${best} (peak held in any step: ${any})`);
+    const any = Math.max(0, ...all.map((x) => x.peakBridged));
+    const peerCap = aq?.capacity ? `; app_queue's capacity step: ${aq.capacity.peakBridged} held, ${aq.capacity.recorded} of ${aq.capacity.offered} fully recorded` : '';
+    line(best >= BUDGET.concurrentRecorded, `≥ ${BUDGET.concurrentRecorded} concurrent recorded calls (peak held in a step where every call was connected and fully recorded): ${best} (peak held in any step: ${any}${ours.capacity ? `; capacity step: ${ours.capacity.recorded} of ${ours.capacity.offered} fully recorded` : ', no capacity step'})${peerCap}`);
   } else {
     line(undefined, `ringing p99 < ${BUDGET.ringP99Ms} ms at ${BUDGET.ringAtRate} calls/s`);
     line(undefined, `≥ ${BUDGET.concurrentRecorded} concurrent recorded calls`);
@@ -468,7 +576,7 @@ async function main(): Promise<void> {
   if (astPid === undefined) throw new Error(`instance ${instance.name} has no running Asterisk`);
   const version = (await cli(instance, 'core show version')).trim().split('\n')[0] ?? '';
   out(`asterisk: ${version} · instance ${instance.name} (SIP udp ${instance.sipHost}:${instance.sipPort}, RTP ${SETTINGS.rtpStart}-${SETTINGS.rtpEnd}) · SIPp in the same root, on the same cores`);
-  out(`load: steps ${SETTINGS.steps.join(', ')} calls/s × ${SETTINGS.stepSeconds} s each, back to back (a step's calls overlap the next step's start) · ${SETTINGS.agents} agents, ring ${SETTINGS.ringMs} ms, talk ${SETTINGS.holdMs / 1000} s, agent hangs up · caller audio G.711 u-law (rtp_stream), agents echo it (-rtp_echo)`);
+  out(`load: steps ${SETTINGS.steps.join(', ')} calls/s × ${SETTINGS.stepSeconds} s each, back to back (a step's calls overlap the next step's start)${SETTINGS.capacity ? `, then a capacity step of ${SETTINGS.capacity.calls} callers at ${SETTINGS.capacity.rate} calls/s talking ${SETTINGS.capacity.holdMs / 1000} s` : ''} · ${SETTINGS.agents} agents, ring ${SETTINGS.ringMs} ms, talk ${SETTINGS.holdMs / 1000} s, agent hangs up · caller audio G.711 u-law (rtp_stream), agents echo it (-rtp_echo)`);
   out('figures per step: held = peak bridges joining a caller and an agent (talking, recorded), waiting = peak callers outside them (ARI channel and bridge lists, sampled each second); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores): the server process, Asterisk, the shared* Redis and MariaDB, SIPp (callers and agents), this benchmark, everything else on the machine (other users), and the whole machine');
 
   const work = makeWorkdir(instance.root, `ipcc-voice-bench-${process.pid}`);
@@ -500,7 +608,9 @@ async function main(): Promise<void> {
     out(`server under test: commit ${source.commit.slice(0, 12)} "${source.subject.slice(0, 100)}" (a snapshot of HEAD; uncommitted work is not in it), run as its own process`);
     const seconds = writeCallerAudio(path.join(instance.root, 'usr/share/sip-tester/g711a.pcap'), path.join(work.onHost, 'caller.ulaw'));
     const audio = `${work.inRoot}/caller.ulaw`;
-    placeScenario(work, 'bench-caller.xml');
+    // A caller gives up when no BYE came this long after the answer (waiting plus talk).
+    placeScenario(work, 'bench-caller.xml', { BYE_TIMEOUT_MS: String(SETTINGS.holdMs + 22_000) });
+    if (SETTINGS.capacity) placeScenario(work, 'bench-caller.xml', { BYE_TIMEOUT_MS: String(SETTINGS.capacity.holdMs + 22_000) }, 'bench-caller-capacity.xml');
     process.stderr.write(`[bench] caller audio: ${seconds.toFixed(1)} s of speech, looped\n`);
     const phones = { ip: '127.0.0.1', port: await freeUdpPort('127.0.0.1', 1) };
     const naming = await loadEndpointNaming(source.dir);
