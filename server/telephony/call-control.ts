@@ -106,11 +106,6 @@ export interface CallControl {
   destroyBridge(server: string, bridgeId: string): Promise<void>;
   /** Rings an endpoint for `timeoutSeconds` while the caller keeps its music; returns the leg id. */
   ringLeg(server: string, opts: { endpoint: string; tag: string; originatorCallId?: string | undefined; callerId: string; timeoutSeconds: number }): Promise<string>;
-  /**
-   * Makes an answered leg's phone hand its transfers (SIP REFER) to us as `transfer_requested`
-   * instead of the media server carrying them out.
-   */
-  takeTransfers(server: string, legId: string): Promise<void>;
   recordBridge(server: string, bridgeId: string, name: string): Promise<void>;
   /**
    * Records everything a channel hears and says (a snoop on both directions, recorded), until the
@@ -409,10 +404,6 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     async muteChannel(server, channelId, muted) {
       await client(server).request(muted ? 'POST' : 'DELETE', `/channels/${encodeURIComponent(channelId)}/mute`, { query: { direction: 'in' } });
     },
-    async takeTransfers(server, legId) {
-      // PJSIP hands a REFER to the application (a ChannelTransfer event) instead of acting on it.
-      await client(server).channels.setVariable(legId, 'PJSIP_TRANSFER_HANDLING()', 'ari-only');
-    },
     stopPlayback: (server, playbackId) => client(server).playbacks.stop(playbackId).catch(ignoreNotFound),
     async recordChannel(server, channelId, o) {
       await client(server).channels.record(channelId, { name: o.name, format: 'wav', maxDurationSeconds: o.maxSeconds, beep: o.beep, terminateOn: o.terminateOn, ifExists: 'overwrite' });
@@ -472,7 +463,9 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
         await c.channels.originate({
           endpoint: o.endpoint, app: c.app, appArgs: `${LEG_ARG},${o.tag}`, channelId: id, ...(o.originatorCallId ? { originator: o.originatorCallId } : {}), callerId: o.callerId,
           timeout: Math.max(1, Math.round(o.timeoutSeconds)),
-          // A transfer pressed on a PJSIP phone (SIP REFER) comes to us as an event instead of being carried out by Asterisk.
+          // A transfer pressed on a PJSIP phone (SIP REFER) comes to us as an event (ChannelTransfer →
+          // transfer_requested) instead of being carried out by Asterisk; set here, with the leg
+          // (no request more once it answers).
           ...(o.endpoint.startsWith('PJSIP/') ? { variables: { 'PJSIP_TRANSFER_HANDLING()': 'ari-only' } } : {}),
         });
       } catch (err) {

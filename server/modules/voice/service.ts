@@ -889,7 +889,6 @@ export function createVoiceService(deps: VoiceDeps) {
       return;
     }
     await ensureCallBridge(call, agentId, [chan(call), legId]);
-    safe('take phone transfers', cc().takeTransfers(call.server, legId));
     await Promise.all([
       deps.store.callConnected(deps.tenantId, call.callId, agentId, call.recording ?? null, at),
       deps.store.interactionAnswered(deps.tenantId, call.interactionId, agentId, at),
@@ -1038,7 +1037,6 @@ export function createVoiceService(deps: VoiceDeps) {
     if (call.bridgeId) await cc().addToBridge(call.server, call.bridgeId, [legId]);
     if (call.consult?.legId === legId) call.consult.answered = true;
     await persist(call);
-    safe('take phone transfers', cc().takeTransfers(call.server, legId));
     await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'consult', party: agentId, at: now(), answered: true });
     deps.events.publish('voice.consult_connected', { tenantId: deps.tenantId, callId: call.callId, agentId: call.agentId ?? null, consultedAgentId: agentId });
   }
