@@ -36,9 +36,26 @@ export function restorePartitionRouter(configVersion: string, queues: readonly Q
   return { config, queues, state: restoreRouterState(config, snapshot) };
 }
 
-/** Applies one input entry; configuration entries rebuild the router's configuration and keep its state. */
+/** The configuration version a router's version names (`override(N)` in what-if replays), or undefined. */
+function versionNumber(version: string): number | undefined {
+  const m = /^(?:override\()?(\d+)\)?$/.exec(version);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Applies one input entry; configuration entries rebuild the router's configuration and keep its
+ * state. A configuration older than the one in force is not applied: configuration entries are
+ * written by whichever process saw a change, each after its own read, so an older read can land
+ * after a newer one (a skill saved, then a queue at once: the queue's entry first, then the
+ * skill's without the queue, which would leave the router without the queue).
+ */
 export function applyEntry(p: PartitionRouter, entry: InputEntry): readonly RouterDecision[] {
   if (entry.input.type === 'config') {
+    const incomingVersion = versionNumber(entry.input.version);
+    const currentVersion = versionNumber(p.config.version);
+    if (incomingVersion !== undefined && currentVersion !== undefined && incomingVersion < currentVersion) {
+      return [{ kind: 'event_rejected', eventType: 'tick', code: 'config.older', message: `configuration ${entry.input.version} not applied: ${p.config.version} is newer` }];
+    }
     const snapshot = exportSnapshot(p.state);
     // A queue removed from the configuration keeps serving the tasks already in it until they leave.
     const incoming = new Set(entry.input.queues.map((q) => q.id));
