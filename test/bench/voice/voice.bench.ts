@@ -1,5 +1,5 @@
 /**
- * Voice benchmark (not a test; it prints figures). Run: `npm run bench:voice` (about 4–5 minutes).
+ * Voice benchmark (not a test; it prints figures). Run: `npm run bench:voice` (about 8 minutes).
  *
  * SIPp callers at rising calls/s go through OUR server — entry point → ACD queue (holding bridge
  * with music) → router offer → the agent's phone rings → answer → recorded mixing bridge — and,
