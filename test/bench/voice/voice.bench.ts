@@ -238,20 +238,53 @@ interface RunOptions {
   prefixDigit: string;
 }
 
-async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: RunOptions): Promise<PhaseRun> {
-  const phones = await startAgentPhones({ instance, work, tag: kind, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: SETTINGS.holdMs,
-    maxSeconds: 120 + SETTINGS.steps.length * SETTINGS.stepSeconds + 60 + SETTINGS.holdMs / 1000 });
+/** The load of one phase: its steps' SIPp results and time windows (what the phase itself measures). */
+type PhaseLoad = Pick<PhaseRun, 'rates' | 'results' | 'windows' | 'stopped'>;
+
+/**
+ * Runs one phase of load against a system: its own agent phones (talking `holdMs`), Asterisk
+ * settled first, channels sampled each second; once the load has ended, whatever is still up in
+ * Asterisk is stranded (every caller has hung up or given up by then) and is counted and ended,
+ * so that it cannot weigh on what runs next.
+ */
+async function runPhase(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: RunOptions,
+  p: { tag: string; holdMs: number; maxSeconds: number; what: string },
+  load: (sampler: ReturnType<typeof startChannelSampler>) => Promise<PhaseLoad>): Promise<PhaseRun> {
+  const phones = await startAgentPhones({ instance, work, tag: p.tag, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: p.holdMs, maxSeconds: p.maxSeconds });
   const killPhones = (): void => phones.kill();
   interruptHooks.add(killPhones);
-  const settled = await settle(o.pids.asterisk?.[0]);
-  process.stderr.write(`[bench] ${LABEL[kind]}: Asterisk settled (${settled})\n`);
   const sampler = startChannelSampler(instance, 1000, CALLER_ENDPOINT);
-  const D = SETTINGS.stepSeconds * 1000;
-  const t0 = Date.now() + 500;
-  const readings: CpuReading[] = [];
-  const running: Promise<CallerStepResult>[] = [];
-  let stopped: string | undefined;
   try {
+    const settled = await settle(o.pids.asterisk?.[0]);
+    process.stderr.write(`[bench] ${LABEL[kind]}: ${p.what} (Asterisk settled: ${settled})\n`);
+    const done = await load(sampler);
+    // Recordings are closed when the bridges end; give the media server a moment.
+    await sleep(1500);
+    const leftChannels = await hangUpEverything(instance);
+    return {
+      ...done,
+      holdMs: p.holdMs,
+      leftChannels,
+      samples: sampler.samples,
+      phones: await phones.stop().then((r) => ({ successful: r.successful, failed: r.failed })),
+      agentLog: existsSync(phones.logFile) ? readFileSync(phones.logFile, 'utf8') : '',
+    };
+  } finally {
+    interruptHooks.delete(killPhones);
+    await sampler.stop();
+    await phones.stop().catch(() => undefined);
+  }
+}
+
+/** The rate steps, back to back; climbing stops when too many callers wait at a step's end. */
+function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: RunOptions): Promise<PhaseRun> {
+  const maxSeconds = 120 + SETTINGS.steps.length * SETTINGS.stepSeconds + 60 + SETTINGS.holdMs / 1000;
+  return runPhase(kind, instance, work, o, { tag: kind, holdMs: SETTINGS.holdMs, maxSeconds, what: `rate steps ${SETTINGS.steps.join(', ')} calls/s` }, async (sampler) => {
+    const D = SETTINGS.stepSeconds * 1000;
+    const t0 = Date.now() + 500;
+    const readings: CpuReading[] = [];
+    const running: Promise<CallerStepResult>[] = [];
+    let stopped: string | undefined;
     for (let k = 0; k < SETTINGS.steps.length; k += 1) {
       await sleep(Math.max(0, t0 + k * D - Date.now()));
       if (k > 0) {
@@ -274,44 +307,24 @@ async function runSystem(kind: SystemKind, instance: AsteriskInstance, work: Wor
     await sleep(Math.max(0, t0 + running.length * D - Date.now()));
     readings.push(readCpu(o.pids, cpuCounters));
     const results = await Promise.all(running);
-    // Recordings are closed when the bridges end; give the media server a moment.
-    await sleep(1500);
-    // Whatever is still up is stranded (every caller has hung up or given up by now): end it so
-    // that it cannot weigh on the next system's run.
-    const leftChannels = await hangUpEverything(instance);
     return {
       rates: SETTINGS.steps.slice(0, running.length),
-      holdMs: SETTINGS.holdMs,
-      leftChannels,
       results,
       windows: running.map((_, k) => ({ start: t0 + k * D, end: t0 + (k + 1) * D, cpu: readings[k] && readings[k + 1] ? cpuBetween(readings[k] as CpuReading, readings[k + 1] as CpuReading) : undefined })),
-      samples: sampler.samples,
-      phones: await phones.stop().then((s) => ({ successful: s.successful, failed: s.failed })),
-      agentLog: existsSync(phones.logFile) ? readFileSync(phones.logFile, 'utf8') : '',
       ...(stopped ? { stopped } : {}),
     };
-  } finally {
-    interruptHooks.delete(killPhones);
-    await sampler.stop();
-    await phones.stop().catch(() => undefined);
-  }
+  });
 }
 
 /**
  * The capacity step: its own agent phones (they talk for the step's longer time), callers at a
  * rate both systems handle, until `calls` callers are connected at once; ends when every call
- * has ended. Whatever is left in Asterisk afterwards is counted and hung up.
+ * has ended.
  */
-async function runCapacity(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: RunOptions, c: { calls: number; rate: number; holdMs: number }): Promise<PhaseRun> {
+function runCapacity(kind: SystemKind, instance: AsteriskInstance, work: Workdir, o: RunOptions, c: { calls: number; rate: number; holdMs: number }): Promise<PhaseRun> {
   const seconds = c.calls / c.rate;
-  const phones = await startAgentPhones({ instance, work, tag: `${kind}-capacity`, ip: o.phones.ip, port: o.phones.port, ringMs: SETTINGS.ringMs, holdMs: c.holdMs,
-    maxSeconds: 120 + seconds + c.holdMs / 1000 });
-  const killPhones = (): void => phones.kill();
-  interruptHooks.add(killPhones);
-  const settled = await settle(o.pids.asterisk?.[0]);
-  process.stderr.write(`[bench] ${LABEL[kind]}: capacity step, ${c.calls} callers at ${c.rate} calls/s talking ${c.holdMs / 1000} s (Asterisk settled: ${settled})\n`);
-  const sampler = startChannelSampler(instance, 1000, CALLER_ENDPOINT);
-  try {
+  const what = `capacity step, ${c.calls} callers at ${c.rate} calls/s talking ${c.holdMs / 1000} s`;
+  return runPhase(kind, instance, work, o, { tag: `${kind}-capacity`, holdMs: c.holdMs, maxSeconds: 120 + seconds + c.holdMs / 1000, what }, async () => {
     const start = Date.now();
     const step = runCallerStep({
       instance, work, tag: `${kind}-capacity`, scenario: `${work.inRoot}/bench-caller-capacity.xml`, service: o.service, app: o.app, endpoint: CALLER_ENDPOINT,
@@ -319,25 +332,13 @@ async function runCapacity(kind: SystemKind, instance: AsteriskInstance, work: W
       timeoutMs: seconds * 1000 + c.holdMs + 60_000,
     });
     // CPU over the time every call is up: from the last arrival to the first agent hanging up.
-    await sleep(Math.max(0, start + seconds * 1000 + 2000 - Date.now()));
-    const full = readCpu(o.pids, cpuCounters);
-    await sleep(Math.max(0, start + c.holdMs - 1000 - Date.now()));
-    const fullEnd = readCpu(o.pids, cpuCounters);
-    const result = await step;
-    await sleep(1500);
-    const leftChannels = await hangUpEverything(instance);
-    return {
-      rates: [c.rate], holdMs: c.holdMs, leftChannels, results: [result],
-      windows: [{ start: start + seconds * 1000 + 2000, end: start + c.holdMs - 1000, cpu: cpuBetween(full, fullEnd) }],
-      samples: sampler.samples,
-      phones: await phones.stop().then((r) => ({ successful: r.successful, failed: r.failed })),
-      agentLog: existsSync(phones.logFile) ? readFileSync(phones.logFile, 'utf8') : '',
-    };
-  } finally {
-    interruptHooks.delete(killPhones);
-    await sampler.stop();
-    await phones.stop().catch(() => undefined);
-  }
+    const allUp = { start: start + seconds * 1000 + 2000, end: start + c.holdMs - 1000 };
+    await sleep(Math.max(0, allUp.start - Date.now()));
+    const from = readCpu(o.pids, cpuCounters);
+    await sleep(Math.max(0, allUp.end - Date.now()));
+    const to = readCpu(o.pids, cpuCounters);
+    return { rates: [c.rate], results: [await step], windows: [{ ...allUp, cpu: cpuBetween(from, to) }] };
+  });
 }
 
 function figures(
