@@ -131,6 +131,19 @@ const SCREEN_POP_WAIT_MS = 3000;
 /** How long an arriving call waits for its customer record before it is queued without it. */
 const CUSTOMER_WAIT_MS = 5000;
 
+/** Waits for `p` to settle, at most `ms` (never rejects). */
+function atMost(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.then(done, done);
+  });
+}
+
 /** Who a call-control request acts for: an agent on its own call, or a supervisor/admin naming the agent. */
 export interface Actor {
   name: string;
@@ -418,7 +431,7 @@ export function createVoiceService(deps: VoiceDeps) {
         .finally(() => resolvingCustomers.delete(call.callId));
       resolvingCustomers.set(call.callId, resolved);
     }
-    await Promise.all([recorded, resolved ? Promise.race([resolved, new Promise((r) => setTimeout(r, CUSTOMER_WAIT_MS).unref())]) : undefined]);
+    await Promise.all([recorded, resolved ? atMost(resolved, CUSTOMER_WAIT_MS) : undefined]);
     track(call);
     await persist(call);
     await answered();
@@ -684,7 +697,7 @@ export function createVoiceService(deps: VoiceDeps) {
     // as soon as the customer is resolved, within SCREEN_POP_WAIT_MS).
     const resolving = resolvingCustomers.get(call.callId);
     const popWhenKnown = async (): Promise<void> => {
-      if (resolving) await Promise.race([resolving, new Promise((r) => setTimeout(r, SCREEN_POP_WAIT_MS).unref())]);
+      if (resolving) await atMost(resolving, SCREEN_POP_WAIT_MS);
       await deps.acd.notifyAgent(o.agentId, {
         kind: 'screen_pop', offerId: o.id, taskId: consult ? call.consult?.taskId : call.taskId, interactionId: call.interactionId, channel: 'voice',
         queueId: call.queueId, entry: call.entry, caller: { number: call.callerNumber, name: call.callerName }, waitedMs: now() - call.arrivedAt,
