@@ -235,7 +235,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
   });
   // Customers and their one thread across channels; channels call resolve/linkInteraction on arrival.
   const customers = createCustomerService({
-    store: createCustomerStore(app.mysql),
+    store: createCustomerStore(app.mysql, app.mysqlScripts),
     threadSource: createInteractionThreadSource(app.mysql),
     audit,
     events: app.events,

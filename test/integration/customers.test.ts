@@ -29,7 +29,7 @@ t.test('given the app with default country code 34', async (t) => {
     app.events.subscribe(name, (payload) => events.push({ name, payload }));
   }
   const customers: CustomerService = createCustomerService({
-    store: createCustomerStore(app.mysql),
+    store: createCustomerStore(app.mysql, app.mysqlScripts),
     threadSource: createInteractionThreadSource(app.mysql),
     audit: createAuditLog(app.mysql),
     events: app.events,
@@ -262,6 +262,23 @@ t.test('given the app with default country code 34', async (t) => {
     t.ok(isAppError(unknown) && unknown.code === 'customer_not_found');
     const badChannel = await customers.linkInteraction(a.customerId, uniqueId('i'), 'fax' as never, T0).catch((e: unknown) => e);
     t.ok(isAppError(badChannel) && badChannel.kind === 'invalid');
+  });
+
+  await t.test('given links made in one round trip when one is new, repeated or older then only a new link moves the customer on, never back', async (t) => {
+    const store = createCustomerStore(app.mysql, app.mysqlScripts);
+    const c = await call(newNumber(), T0);
+    const updatedAt = async () => ((await store.get(app.tenantId, c.customerId)) as { updatedAt: string }).updatedAt;
+    t.equal(await updatedAt(), new Date(T0).toISOString());
+    const first = uniqueId('i');
+    const link = (interactionId: string, at: number) => store.link(app.tenantId, { customerId: c.customerId, interactionId, channel: 'voice', startedAt: at, at });
+    t.same(await link(first, T0 + 60 * MIN), { customerId: c.customerId, liveId: c.customerId, linked: true });
+    t.equal(await updatedAt(), new Date(T0 + 60 * MIN).toISOString(), 'a new link moves the customer on');
+    t.same(await link(first, T0 + 120 * MIN), { customerId: c.customerId, liveId: c.customerId, linked: false });
+    t.equal(await updatedAt(), new Date(T0 + 60 * MIN).toISOString(), 'linking again changes nothing');
+    t.same(await link(uniqueId('i'), T0 + 30 * MIN), { customerId: c.customerId, liveId: c.customerId, linked: true });
+    t.equal(await updatedAt(), new Date(T0 + 60 * MIN).toISOString(), 'an older link never moves it back');
+    t.equal(await countRows('SELECT COUNT(*) AS n FROM interaction_customers WHERE tenant_id = ? AND customer_id = ?', [app.tenantId, c.customerId]), 2);
+    t.equal(await store.link(app.tenantId, { customerId: '999999998', interactionId: uniqueId('i'), channel: 'voice', startedAt: T0, at: T0 }), undefined, 'an unknown customer: nothing linked');
   });
 
   await t.test('given two customers with histories when merged then one thread shows both, and undo gives each its own back', async (t) => {

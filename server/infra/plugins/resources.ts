@@ -30,6 +30,11 @@ declare module 'fastify' {
     mysql: Pool;
     /** Batched writes of live calls' records (see batch-writer.ts). */
     mysqlWrites: BatchWriter;
+    /**
+     * Connections that take several statements per query, for a transaction sent in one round
+     * trip (its statements formatted with escaped parameters, as every query here is).
+     */
+    mysqlScripts: Pool;
     redis: Redis;
     events: EventBus;
     jobs: JobRuntime;
@@ -56,9 +61,11 @@ export const mysqlPlugin = fp(
     app.decorate('mysql', pool);
     const writes = createBatchWriter({ url: app.config.mysql.url, log: app.log });
     app.decorate('mysqlWrites', writes);
+    const scripts = createMysqlPool({ ...app.config.mysql, poolSize: Math.min(4, app.config.mysql.poolSize), multipleStatements: true });
+    app.decorate('mysqlScripts', scripts);
     app.addHook('onClose', async () => {
       await writes.close().catch((err: unknown) => app.log.warn({ err }, 'could not flush the batched writes'));
-      await pool.end();
+      await Promise.all([pool.end(), scripts.end()]);
     });
     // The tenant named in config must exist; a fresh database has "default".
     const name = app.config.tenant;

@@ -193,6 +193,29 @@ async function tx<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Prom
   }
 }
 
+/**
+ * A whole transaction sent as one query (START TRANSACTION; ...; COMMIT) on a connection that
+ * takes several statements: one round trip instead of one per statement. Returns each
+ * statement's result in order. A statement that fails stops the rest: the transaction is
+ * rolled back on that connection before it goes back to the pool, and a deadlock victim is run
+ * again (up to three times in all), as {@link tx} does.
+ */
+async function script(pool: Pool, statements: readonly string[], params: (string | number | Date | null)[]): Promise<unknown[]> {
+  const sql = ['START TRANSACTION', ...statements, 'COMMIT'].join(';\n');
+  for (let attempt = 1; ; attempt++) {
+    const conn = await pool.getConnection();
+    try {
+      const [results] = await conn.query(sql, params);
+      return (results as unknown[]).slice(1, -1);
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if (!isDeadlock(e) || attempt >= 3) throw e;
+    } finally {
+      conn.release();
+    }
+  }
+}
+
 /** Thrown by {@link CustomerStore} writes that lost a race on an identity's unique key. */
 export class IdentityTakenRace extends Error {
   constructor() {
@@ -205,8 +228,12 @@ export class IdentityTakenRace extends Error {
  * SQL of customers, identities, interaction links, merges and suggestions. Invariant kept by
  * every write: identities and interaction links belong to customers that are not merged (a merge
  * moves them to the survivor under row locks, and writes that add them lock the customer).
+ *
+ * `scripts`: connections that take several statements per query. The two writes every first
+ * call makes (a new customer with its identity, the call's link into the thread) go there as
+ * one round trip each instead of four and five.
  */
-export function createCustomerStore(pool: Pool) {
+export function createCustomerStore(pool: Pool, scripts: Pool) {
   return {
     /** Identities with this address in these channels, each with its customer's whole record (one query). */
     async matchesOf(tenantId: number, channels: readonly IdentityChannel[], address: string): Promise<AddressMatch[]> {
@@ -244,14 +271,15 @@ export function createCustomerStore(pool: Pool) {
     async createWithIdentity(tenantId: number, c: { displayName: string | null; channel: IdentityChannel; address: string; verified: boolean; at: number }): Promise<{ customerId: string; identityId: string }> {
       const at = new Date(c.at);
       try {
-        return await tx(pool, async (conn) => {
-          const [cust] = await conn.query<ResultSetHeader>('INSERT INTO customers (tenant_id, display_name, created_at, updated_at) VALUES (?, ?, ?, ?)', [tenantId, c.displayName, at, at]);
-          const [ident] = await conn.query<ResultSetHeader>(
-            'INSERT INTO customer_identities (tenant_id, customer_id, channel, address, verified, verified_at, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            [tenantId, cust.insertId, c.channel, c.address, c.verified ? 1 : 0, c.verified ? at : null, at, at],
-          );
-          return { customerId: id(cust.insertId), identityId: id(ident.insertId) };
-        });
+        const [cust, ident] = (await script(
+          scripts,
+          [
+            'INSERT INTO customers (tenant_id, display_name, created_at, updated_at) VALUES (?, ?, ?, ?)',
+            'INSERT INTO customer_identities (tenant_id, customer_id, channel, address, verified, verified_at, first_seen_at, last_seen_at) VALUES (?, LAST_INSERT_ID(), ?, ?, ?, ?, ?, ?)',
+          ],
+          [tenantId, c.displayName, at, at, tenantId, c.channel, c.address, c.verified ? 1 : 0, c.verified ? at : null, at, at],
+        )) as [ResultSetHeader, ResultSetHeader];
+        return { customerId: id(cust.insertId), identityId: id(ident.insertId) };
       } catch (e) {
         if (isDuplicateKey(e)) throw new IdentityTakenRace();
         throw e;
@@ -315,6 +343,31 @@ export function createCustomerStore(pool: Pool) {
      * this call made the link; undefined when the customer does not exist.
      */
     async link(tenantId: number, l: { customerId: string; interactionId: string; channel: string; startedAt: number; at: number }): Promise<{ customerId: string; liveId: string; linked: boolean } | undefined> {
+      // The usual case, a customer that was not merged, in one round trip: the customer's row
+      // locked, the link made only while it is not merged, its time moved only if this made the
+      // link, and who holds the interaction read back. A merged (or missing) customer changes
+      // nothing there and takes the path that follows the merge chain.
+      const startedAt = new Date(l.startedAt);
+      const at = new Date(l.at);
+      const [lockRows, inserted, , , holderRows] = (await script(
+        scripts,
+        [
+          'SELECT id, merged_into FROM customers WHERE tenant_id = ? AND id = ? LOCK IN SHARE MODE',
+          `INSERT IGNORE INTO interaction_customers (tenant_id, interaction_id, customer_id, channel, started_at, linked_at)
+             SELECT c.tenant_id, ?, c.id, ?, ?, ? FROM customers c WHERE c.tenant_id = ? AND c.id = ? AND c.merged_into IS NULL`,
+          'SET @ipcc_linked = ROW_COUNT()',
+          'UPDATE customers SET updated_at = GREATEST(updated_at, ?) WHERE tenant_id = ? AND id = ? AND merged_into IS NULL AND @ipcc_linked = 1',
+          'SELECT customer_id FROM interaction_customers WHERE tenant_id = ? AND interaction_id = ?',
+        ],
+        [tenantId, l.customerId, l.interactionId, l.channel, startedAt, at, tenantId, l.customerId, at, tenantId, l.customerId, tenantId, l.interactionId],
+      )) as [RowDataPacket[], ResultSetHeader, unknown, unknown, RowDataPacket[]];
+      const row = lockRows[0];
+      if (!row) return undefined;
+      if (row.merged_into == null) {
+        const liveId = id(row.id);
+        if (inserted.affectedRows === 1) return { customerId: liveId, liveId, linked: true };
+        return { customerId: id(holderRows[0]?.customer_id), liveId, linked: false };
+      }
       return tx(pool, async (conn) => {
         const live = await lockLive(conn, tenantId, l.customerId, 'LOCK IN SHARE MODE');
         if (!live) return undefined;

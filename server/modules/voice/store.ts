@@ -257,11 +257,26 @@ export interface LiveCallRecord {
 export function createLiveCallStore(redis: Redis, tenantId: number) {
   const callKey = (id: string) => `voice:t${tenantId}:call:${id}`;
   const setKey = `voice:t${tenantId}:calls`;
+  // Calls this process has put in the set (or read from it): a call is saved at every change,
+  // so after its first save a save is the value alone — one command, not a transaction of four.
+  const listed = new Set<string>();
   return {
     async save(call: LiveCallRecord): Promise<void> {
-      await redis.multi().set(callKey(call.callId), JSON.stringify(call)).sadd(setKey, call.callId).exec();
+      if (listed.has(call.callId)) {
+        await redis.set(callKey(call.callId), JSON.stringify(call));
+        return;
+      }
+      // Listed before the reply: a save queued behind this one on the connection comes after it.
+      listed.add(call.callId);
+      try {
+        await redis.multi().set(callKey(call.callId), JSON.stringify(call)).sadd(setKey, call.callId).exec();
+      } catch (e) {
+        listed.delete(call.callId);
+        throw e;
+      }
     },
     async remove(callId: string): Promise<void> {
+      listed.delete(callId);
       await redis.multi().del(callKey(callId)).srem(setKey, callId).exec();
     },
     async loadAll(): Promise<LiveCallRecord[]> {
@@ -271,8 +286,10 @@ export function createLiveCallStore(redis: Redis, tenantId: number) {
       const out: LiveCallRecord[] = [];
       const gone: string[] = [];
       values.forEach((v, i) => {
-        if (v) out.push(JSON.parse(v) as LiveCallRecord);
-        else gone.push(ids[i] as string);
+        if (v) {
+          out.push(JSON.parse(v) as LiveCallRecord);
+          listed.add(ids[i] as string);
+        } else gone.push(ids[i] as string);
       });
       if (gone.length) await redis.srem(setKey, ...gone);
       return out;
