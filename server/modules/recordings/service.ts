@@ -173,9 +173,11 @@ export function createRecordingService(deps: RecordingDeps) {
   /** The media server finished (or failed) writing a recording; names that are not ours are ignored. */
   async function recordingEnded(e: { server: string; name: string; ok: boolean; durationSeconds: number | undefined }): Promise<void> {
     await pendingRows.get(e.name);
-    const rec = await store.mediaFinished(tenantId, e.server, e.name, e.ok, e.durationSeconds);
-    if (!rec) return;
+    if (!(await store.mediaFinished(tenantId, e.server, e.name, e.ok, e.durationSeconds))) return;
     if (!e.ok) {
+      // Read back only for the report: a finished recording needs nothing more.
+      const rec = await store.get(tenantId, e.name);
+      if (!rec) return;
       log.error({ name: e.name, callId: rec.callId, server: e.server }, 'the media server failed to write a recording');
       deps.events.publish('recording.ended', { tenantId, name: rec.name, callId: rec.callId, state: 'failed' });
     }

@@ -138,16 +138,14 @@ export function createRecordingStore(pool: Pool, o: { writes?: Pool } = {}) {
     },
 
     /** The media server finished writing the file (or failed to). Unknown names are not ours: false. */
-    async mediaFinished(tenantId: number, server: string, name: string, ok: boolean, seconds: number | undefined): Promise<RecordingRow | undefined> {
+    async mediaFinished(tenantId: number, server: string, name: string, ok: boolean, seconds: number | undefined): Promise<boolean> {
       const [res] = await writer.query<ResultSetHeader>(
         `UPDATE recordings SET media_seconds = COALESCE(?, media_seconds),
            state = CASE WHEN state = 'deleted' THEN state WHEN ? THEN IF(state = 'recording', 'done', state) ELSE 'failed' END
          WHERE tenant_id = ? AND server = ? AND name = ?`,
         [seconds === undefined ? null : Math.max(0, Math.round(seconds)), ok, tenantId, server, name],
       );
-      if (res.affectedRows === 0) return undefined;
-      const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM recordings WHERE tenant_id = ? AND name = ?', [tenantId, name]);
-      return rows[0] && toRow(rows[0]);
+      return res.affectedRows > 0;
     },
 
     /** Newest first; `limit + 1` rows are read so the caller knows whether more follow. */
