@@ -130,3 +130,26 @@ export function isDuplicateKey(e: unknown): boolean {
 export async function pingMysql(pool: Pool, timeoutMs = 2000): Promise<void> {
   await pool.query({ sql: 'SELECT 1', timeout: timeoutMs });
 }
+
+/**
+ * A whole transaction sent as one query (START TRANSACTION; ...; COMMIT) on a pool that takes
+ * several statements: one round trip instead of one per statement. Returns each statement's
+ * result in order. A statement that fails stops the rest: the transaction is rolled back on that
+ * connection before it goes back to the pool, and a deadlock victim is run again (up to three
+ * times in all), as {@link withTx} does.
+ */
+export async function withScript(pool: Pool, statements: readonly string[], params: (string | number | Date | null)[]): Promise<unknown[]> {
+  const sql = ['START TRANSACTION', ...statements, 'COMMIT'].join(';\n');
+  for (let attempt = 1; ; attempt++) {
+    const conn = await pool.getConnection();
+    try {
+      const [results] = await conn.query(sql, params);
+      return (results as unknown[]).slice(1, -1);
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if (!isDeadlock(e) || attempt >= 3) throw e;
+    } finally {
+      conn.release();
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { suggestionPair, type CustomerState, type IdentityChannel, type MergeState, type SuggestionReason, type ThreadCursor } from '../../domain/customer.js';
 import type { AppError } from '../../domain/errors.js';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from '../../infra/mysql.js';
-import { isDuplicateKey, withTx } from '../../infra/mysql.js';
+import { isDuplicateKey, withScript, withTx } from '../../infra/mysql.js';
 
 /** A stored identity. Times are ISO 8601. */
 export interface IdentityRecord {
@@ -176,46 +176,6 @@ async function lockLive(conn: PoolConnection, tenantId: number, customerId: stri
   throw new Error(`customer ${customerId}: merge chain longer than ${MAX_CHAIN}`);
 }
 
-const isDeadlock = (e: unknown): boolean => typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ER_LOCK_DEADLOCK';
-
-/**
- * A transaction, run again if InnoDB chose it as a deadlock victim (it was rolled back whole, so
- * running it again is safe). Writes here lock customers in id order, but a link following a
- * merge chain locks the merged customer before its survivor, which can cross an undo.
- */
-async function tx<T>(pool: Pool, fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await withTx(pool, fn);
-    } catch (e) {
-      if (!isDeadlock(e) || attempt >= 3) throw e;
-    }
-  }
-}
-
-/**
- * A whole transaction sent as one query (START TRANSACTION; ...; COMMIT) on a connection that
- * takes several statements: one round trip instead of one per statement. Returns each
- * statement's result in order. A statement that fails stops the rest: the transaction is
- * rolled back on that connection before it goes back to the pool, and a deadlock victim is run
- * again (up to three times in all), as {@link tx} does.
- */
-async function script(pool: Pool, statements: readonly string[], params: (string | number | Date | null)[]): Promise<unknown[]> {
-  const sql = ['START TRANSACTION', ...statements, 'COMMIT'].join(';\n');
-  for (let attempt = 1; ; attempt++) {
-    const conn = await pool.getConnection();
-    try {
-      const [results] = await conn.query(sql, params);
-      return (results as unknown[]).slice(1, -1);
-    } catch (e) {
-      await conn.query('ROLLBACK').catch(() => undefined);
-      if (!isDeadlock(e) || attempt >= 3) throw e;
-    } finally {
-      conn.release();
-    }
-  }
-}
-
 /** Thrown by {@link CustomerStore} writes that lost a race on an identity's unique key. */
 export class IdentityTakenRace extends Error {
   constructor() {
@@ -228,6 +188,9 @@ export class IdentityTakenRace extends Error {
  * SQL of customers, identities, interaction links, merges and suggestions. Invariant kept by
  * every write: identities and interaction links belong to customers that are not merged (a merge
  * moves them to the survivor under row locks, and writes that add them lock the customer).
+ * Writes lock customers in id order, but a link following a merge chain locks the merged
+ * customer before its survivor, which can cross an undo: a deadlock victim is run again
+ * (`withTx`, `withScript`).
  *
  * `scripts`: connections that take several statements per query. The two writes every first
  * call makes (a new customer with its identity, the call's link into the thread) go there as
@@ -271,7 +234,7 @@ export function createCustomerStore(pool: Pool, scripts: Pool) {
     async createWithIdentity(tenantId: number, c: { displayName: string | null; channel: IdentityChannel; address: string; verified: boolean; at: number }): Promise<{ customerId: string; identityId: string }> {
       const at = new Date(c.at);
       try {
-        const [cust, ident] = (await script(
+        const [cust, ident] = (await withScript(
           scripts,
           [
             'INSERT INTO customers (tenant_id, display_name, created_at, updated_at) VALUES (?, ?, ?, ?)',
@@ -294,7 +257,7 @@ export function createCustomerStore(pool: Pool, scripts: Pool) {
     async attachIdentity(tenantId: number, customerId: string, c: { channel: IdentityChannel; address: string; verified: boolean; at: number }): Promise<{ customerId: string; identityId: string } | undefined> {
       const at = new Date(c.at);
       try {
-        return await tx(pool, async (conn) => {
+        return await withTx(pool, async (conn) => {
           const live = await lockLive(conn, tenantId, customerId, 'LOCK IN SHARE MODE');
           if (!live) return undefined;
           const [ident] = await conn.query<ResultSetHeader>(
@@ -349,7 +312,7 @@ export function createCustomerStore(pool: Pool, scripts: Pool) {
       // nothing there and takes the path that follows the merge chain.
       const startedAt = new Date(l.startedAt);
       const at = new Date(l.at);
-      const [lockRows, inserted, , , holderRows] = (await script(
+      const [lockRows, inserted, , , holderRows] = (await withScript(
         scripts,
         [
           'SELECT id, merged_into FROM customers WHERE tenant_id = ? AND id = ? LOCK IN SHARE MODE',
@@ -368,7 +331,7 @@ export function createCustomerStore(pool: Pool, scripts: Pool) {
         if (inserted.affectedRows === 1) return { customerId: liveId, liveId, linked: true };
         return { customerId: id(holderRows[0]?.customer_id), liveId, linked: false };
       }
-      return tx(pool, async (conn) => {
+      return withTx(pool, async (conn) => {
         const live = await lockLive(conn, tenantId, l.customerId, 'LOCK IN SHARE MODE');
         if (!live) return undefined;
         const [res] = await conn.query<ResultSetHeader>(
@@ -422,7 +385,7 @@ export function createCustomerStore(pool: Pool, scripts: Pool) {
       check: (survivor: CustomerState, merged: CustomerState) => AppError | undefined,
     ): Promise<{ merge: MergeRecord } | { missing: string }> {
       const at = new Date(m.at);
-      return tx(pool, async (conn) => {
+      return withTx(pool, async (conn) => {
         const [rows] = await conn.query<RowDataPacket[]>('SELECT id, merged_into FROM customers WHERE tenant_id = ? AND id IN (?, ?) ORDER BY id FOR UPDATE', [tenantId, m.survivorId, m.mergedId]);
         const state = (cid: string): CustomerState | undefined => {
           const r = rows.find((x) => id(x.id) === cid);
@@ -472,7 +435,7 @@ export function createCustomerStore(pool: Pool, scripts: Pool) {
       u: { actor: string; reason: string | null; at: number },
       check: (merge: MergeState, survivor: CustomerState, merged: CustomerState, laterMergeId: string | undefined) => AppError | undefined,
     ): Promise<MergeRecord | undefined> {
-      return tx(pool, async (conn) => {
+      return withTx(pool, async (conn) => {
         const [ms] = await conn.query<RowDataPacket[]>('SELECT * FROM customer_merges WHERE tenant_id = ? AND id = ? FOR UPDATE', [tenantId, mergeId]);
         const row = ms[0];
         if (!row) return undefined;
