@@ -41,6 +41,11 @@ import { eventOrderingKey } from './ordering-key.js';
  * - events are handled in order per channel (bridge, playback target) and concurrently across
  *   channels; the socket's read path only parses and enqueues, so a slow handler never holds
  *   it up (Asterisk drops a websocket whose writes stall);
+ * - Asterisk sends only the event types something here handles (the application's event
+ *   filter, set on every connect and whenever the handlers change; all of them while a
+ *   catch-all handler is registered). Asterisk publishes some 50 events per queued call, half of
+ *   them variable changes (bridge peers, RTP statistics at hang-up) that nobody reads; each
+ *   sent one is a JSON dump and a websocket write there and a parse here;
  * - credentials, pools and timers belong to the instance: several servers live in one process.
  */
 export interface AriClientOptions {
@@ -68,6 +73,8 @@ export interface AriClientOptions {
   handlerTimeoutMs?: number;
   /** Concurrent HTTP connections of the REST pool. Default 16. */
   connections?: number;
+  /** Ask Asterisk for only the event types with a handler (see above). Default true. */
+  filterEvents?: boolean;
 }
 
 export interface AriConnectionState {
@@ -79,6 +86,14 @@ export interface AriConnectionState {
   lastError?: { code: string; message: string; at: string };
   /** Successful connections so far; above 1 means we reconnected. */
   connects: number;
+  /** Events received over every connection so far. */
+  events: number;
+  /**
+   * The event types Asterisk was last told to send on the current connection (sorted), or
+   * undefined when it sends every type (a catch-all handler, filtering off, not set yet, or a
+   * server that refused the filter).
+   */
+  eventFilter?: string[];
 }
 
 export interface ConnectionChange {
@@ -246,7 +261,11 @@ export function createAriClient(options: AriClientOptions): AriClient {
   let replaced = false;
   // Whether the current socket answered the last ping.
   let alive = true;
-  const status: AriConnectionState = { name, up: false, since: new Date().toISOString(), connects: 0 };
+  const status: AriConnectionState = { name, up: false, since: new Date().toISOString(), connects: 0, events: 0 };
+  const filterEvents = options.filterEvents ?? true;
+  // The filter Asterisk holds for the current connection (its key), and the one being sent.
+  let filterSent: string | undefined;
+  let filterSync: Promise<void> = Promise.resolve();
   let downSince = Date.now();
   const inflight = new Set<AbortController>();
   const typedHandlers = new Map<string, Set<AriEventHandler<never>>>();
@@ -434,6 +453,11 @@ export function createAriClient(options: AriClientOptions): AriClient {
       return;
     }
     if (ws !== socket || stopped) return;
+    // Before `up`: the handlers registered by then (all of them, in practice) get their
+    // events from the first call on. A failure only costs unfiltered events.
+    filterSent = undefined;
+    await syncEventFilter(ws);
+    if (ws !== socket || stopped) return;
     const wasConnected = status.connects > 0;
     const downForMs = Date.now() - downSince;
     status.up = true;
@@ -466,6 +490,7 @@ export function createAriClient(options: AriClientOptions): AriClient {
       return;
     }
     if (event === null || typeof event !== 'object' || typeof event.type !== 'string') return;
+    status.events += 1;
     if (event.type === 'ApplicationReplaced') {
       // Another connection took our application name; fighting back would make two
       // processes steal it from each other. Stay down and say why.
@@ -493,8 +518,60 @@ export function createAriClient(options: AriClientOptions): AriClient {
     }
   }
 
+  // --- event filter --------------------------------------------------------------------
+
+  /** The types to ask for, sorted, or undefined for all of them. */
+  function wantedTypes(): string[] | undefined {
+    if (!filterEvents || anyHandlers.size > 0) return undefined;
+    const types = new Set<string>(['ApplicationReplaced']);
+    for (const [type, set] of typedHandlers) if (set.size > 0) types.add(type);
+    return [...types].sort();
+  }
+
+  /**
+   * Brings Asterisk's event filter of our application in line with the handlers, one update at
+   * a time (the last one wins). Resolves when done; never rejects.
+   */
+  function syncEventFilter(ws: WebSocket | undefined = socket): Promise<void> {
+    filterSync = filterSync.then(async () => {
+      if (!ws || ws !== socket || stopped) return;
+      const wanted = wantedTypes();
+      const key = wanted ? wanted.join(',') : '*';
+      if (key === filterSent) return;
+      try {
+        // Empty lists: every event (how Asterisk reads an empty allowed list).
+        await request('PUT', `/applications/${enc(app)}/eventFilter`, {
+          body: { allowed: (wanted ?? []).map((type) => ({ type })), disallowed: [] },
+          timeoutMs: Math.min(requestTimeoutMs, 3_000),
+        });
+        if (ws !== socket) return;
+        filterSent = key;
+        if (wanted) status.eventFilter = wanted;
+        else delete status.eventFilter;
+      } catch (error) {
+        if (ws !== socket) return;
+        // Asterisk keeps sending what it sent before: all types on a fresh registration.
+        log.warn({ err: error, types: wanted }, 'could not set the application event filter; receiving every event');
+      }
+    });
+    return filterSync;
+  }
+
+  /** Handlers changed: tell a connected Asterisk (on the next tick, once for a burst of changes). */
+  let filterQueued = false;
+  function handlersChanged(): void {
+    if (!filterEvents || filterQueued || !socket) return;
+    filterQueued = true;
+    queueMicrotask(() => {
+      filterQueued = false;
+      void syncEventFilter();
+    });
+  }
+
   function onClose(code: number): void {
     socket = undefined;
+    filterSent = undefined;
+    delete status.eventFilter;
     if (pingTimer) clearInterval(pingTimer);
     pingTimer = undefined;
     if (status.up) {
@@ -681,7 +758,11 @@ export function createAriClient(options: AriClientOptions): AriClient {
     app,
     start,
     stop,
-    state: () => ({ ...status, ...(status.lastError ? { lastError: { ...status.lastError } } : {}) }),
+    state: () => ({
+      ...status,
+      ...(status.lastError ? { lastError: { ...status.lastError } } : {}),
+      ...(status.eventFilter ? { eventFilter: [...status.eventFilter] } : {}),
+    }),
     waitUntilUp,
     request,
     download,
@@ -693,14 +774,18 @@ export function createAriClient(options: AriClientOptions): AriClient {
       }
       const h = handler as AriEventHandler<never>;
       set.add(h);
+      handlersChanged();
       return () => {
         set.delete(h);
+        handlersChanged();
       };
     },
     onEvent(handler) {
       anyHandlers.add(handler);
+      handlersChanged();
       return () => {
         anyHandlers.delete(handler);
+        handlersChanged();
       };
     },
     onConnectionChange(listener) {
