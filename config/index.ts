@@ -16,7 +16,7 @@ export interface Config {
   mysql: { url: string; poolSize: number; migrateOnStart: boolean };
   redis: { url: string; prefix: string };
   auth: { tokenSecret: string; tokenTtlSeconds: number; maxFailures: number; throttleWindowSeconds: number };
-  asterisk: { servers: AsteriskServerConfig[]; app: string; requestTimeoutMs: number };
+  asterisk: { servers: AsteriskServerConfig[]; app: string; requestTimeoutMs: number; connections: number };
   router: { enabled: boolean; leaseMs: number };
   voice: { outboundDial: string; outboundRingSeconds: number; agentTransferWaitSeconds: number; callbackAttempts: number; callbackRetrySeconds: number };
   recording: { retentionDays: number; retentionEveryMinutes: number };

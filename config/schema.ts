@@ -66,6 +66,8 @@ export const SETTINGS = [
     description: 'Stasis application name; the dialplan enters Stasis(<this>,inbound,${EXTEN}).' },
   { env: 'IPCC_ARI_REQUEST_TIMEOUT', key: 'asterisk.requestTimeoutMs', type: 'int', default: '5000', min: 100, max: 60000,
     description: 'Timeout of one ARI REST request in milliseconds.' },
+  { env: 'IPCC_ARI_CONNECTIONS', key: 'asterisk.connections', type: 'int', default: '64', min: 1, max: 512,
+    description: 'HTTP connections of the ARI REST pool, per Asterisk server. Asterisk serves each connection on one thread, one request at a time, and many requests wait for a channel to act; too few connections make calls queue for a connection under load. Keep the server processes times this below sessionlimit in http.conf.' },
   { env: 'IPCC_OUTBOUND_DIAL', key: 'voice.outboundDial', type: 'string', default: '', pattern: /^[A-Za-z]+\/\S*\{number\}\S*$/, patternHint: 'a dial string with {number}, e.g. PJSIP/{number}@carrier',
     description: 'How to call an outside number (transfers, callbacks): a dial string with {number}, e.g. PJSIP/{number}@carrier for a PJSIP trunk named carrier. Empty: outside numbers cannot be called.' },
   { env: 'IPCC_OUTBOUND_RING_SECONDS', key: 'voice.outboundRingSeconds', type: 'int', default: '30', min: 5, max: 300,

@@ -21,6 +21,7 @@ export function telephonyFromConfig(config: Config, logger: Logger): TelephonyPa
     app: config.asterisk.app,
     logger,
     requestTimeoutMs: config.asterisk.requestTimeoutMs,
+    connections: config.asterisk.connections,
   });
   return {
     port: {

@@ -21,7 +21,7 @@ export interface AsteriskServerConfig {
 
 export type ClientTuning = Pick<
   AriClientOptions,
-  'requestTimeoutMs' | 'connectTimeoutMs' | 'pingIntervalMs' | 'backoff' | 'random' | 'handlerTimeoutMs' | 'subscribeAll'
+  'requestTimeoutMs' | 'connectTimeoutMs' | 'pingIntervalMs' | 'backoff' | 'random' | 'handlerTimeoutMs' | 'subscribeAll' | 'connections'
 >;
 
 export interface TelephonyOptions extends ClientTuning {
@@ -135,5 +135,6 @@ function tuning(o: ClientTuning): ClientTuning {
   if (o.random !== undefined) t.random = o.random;
   if (o.handlerTimeoutMs !== undefined) t.handlerTimeoutMs = o.handlerTimeoutMs;
   if (o.subscribeAll !== undefined) t.subscribeAll = o.subscribeAll;
+  if (o.connections !== undefined) t.connections = o.connections;
   return t;
 }

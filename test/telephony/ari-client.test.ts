@@ -2,6 +2,7 @@
  * The ARI client's failure modes against real peers: a real Asterisk for HTTP statuses and
  * credentials, real sockets for "nobody listens" and "accepts but never answers".
  */
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import t from 'tap';
 import { AppError } from '../../server/domain/errors.js';
@@ -186,6 +187,55 @@ t.test('given a server that accepts connections but never answers when a request
   client.start();
   await waitFor(() => client.state().lastError !== undefined, 3_000, 'the websocket handshake to time out');
   t.equal(client.state().up, false, 'the event socket is not up against a silent server');
+});
+
+t.test('given a slow server when more requests run at once than the pool has connections then the extra ones wait for a connection and none fails', async (t) => {
+  let open = 0;
+  let peak = 0;
+  const sockets = new Set<Socket>();
+  const server = createHttpServer((req, res) => {
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ system: { version: '22.0.0' } }));
+    }, 150);
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    open += 1;
+    peak = Math.max(peak, open);
+    s.on('close', () => {
+      open -= 1;
+      sockets.delete(s);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  const port = (server.address() as { port: number }).port;
+  const make = (connections?: number) =>
+    createAriClient({
+      name: 'slow', baseUrl: `http://127.0.0.1:${port}`, username: 'x', password: 'y', app: uniqueName('slow'), logger, requestTimeoutMs: 5_000,
+      ...(connections !== undefined ? { connections } : {}),
+    });
+
+  const small = make(4);
+  const answers = await Promise.all(Array.from({ length: 12 }, () => small.asterisk.info()));
+  t.equal(answers.filter((a) => a.system?.version === '22.0.0').length, 12, 'all 12 requests answered');
+  t.equal(peak, 4, 'never more than the 4 connections of the pool');
+  await small.stop();
+  for (const s of sockets) s.destroy();
+  await waitFor(() => open === 0, 2_000, 'the pool\'s sockets to close');
+
+  peak = 0;
+  const byDefault = make();
+  t.teardown(() => byDefault.stop());
+  await Promise.all(Array.from({ length: 80 }, () => byDefault.asterisk.info()));
+  t.equal(peak, 64, 'the default pool opens 64 connections');
 });
 
 async function unusedPort(): Promise<number> {
