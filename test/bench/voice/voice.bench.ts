@@ -368,6 +368,7 @@ function figures(
       for (const [key, n] of [...kinds.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3)) notes.push(`SIPp: ${n}× ${key}`);
     }
     if (r.timedOut) notes.push('the caller SIPp of this step hit its time limit');
+    if (r.created === 0 && callers.size === 0) notes.push(`the caller SIPp placed no call (exit code ${r.exitCode ?? 'none'}): ${r.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 300) || 'no output'}`);
     return {
       rate: run.rates[k] as number,
       holdMs: run.holdMs,
