@@ -31,6 +31,39 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * Seconds a process's threads have spent runnable but not running — waiting for a CPU (the
+ * second field of each thread's schedstat, summed) — or undefined when it is gone. Only
+ * meaningful for processes whose threads live long (a thread that ends takes its count along).
+ */
+export function processRunQueueSeconds(pid: number): number | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  let ns = 0;
+  for (const t of tasks) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]) || 0;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return ns / 1e9;
+}
+
+/** Seconds since boot during which at least one runnable task waited for a CPU (the kernel's CPU pressure, `some`), or undefined without it. */
+export function cpuPressureSeconds(): number | undefined {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
+    return m ? Number(m[1]) / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Busy and total CPU seconds of the whole machine (all cores) since boot. */
 export function machineCpuSeconds(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
@@ -79,33 +112,47 @@ export function loadGeneratorCpuSeconds(): number {
 export interface CpuReading {
   at: number;
   processes: Record<string, number | undefined>;
+  /** Run-queue seconds of the processes named in `waitOf` (see processRunQueueSeconds). */
+  waits: Record<string, number | undefined>;
+  /** cpuPressureSeconds at this moment. */
+  pressure: number | undefined;
   machine: { busy: number; total: number };
 }
 
-/** Reads the named processes (by pid) and the named counters, plus the machine. */
-export function readCpu(pids: Record<string, readonly number[]>, counters: Record<string, () => number> = {}): CpuReading {
+/** Reads the named processes (by pid) and the named counters, plus the machine; run-queue time of those named in `waitOf`. */
+export function readCpu(pids: Record<string, readonly number[]>, counters: Record<string, () => number> = {}, waitOf: readonly string[] = ['server']): CpuReading {
+  const sum = (values: (number | undefined)[]): number | undefined => {
+    const known = values.filter((x): x is number => x !== undefined);
+    return known.length > 0 ? known.reduce((a, b) => a + b, 0) : undefined;
+  };
   const processes: Record<string, number | undefined> = {};
+  const waits: Record<string, number | undefined> = {};
   for (const [name, list] of Object.entries(pids)) {
-    const values = list.map(processCpuSeconds).filter((x): x is number => x !== undefined);
-    processes[name] = values.length > 0 ? values.reduce((a, b) => a + b, 0) : undefined;
+    processes[name] = sum(list.map(processCpuSeconds));
+    if (waitOf.includes(name)) waits[name] = sum(list.map(processRunQueueSeconds));
   }
   for (const [name, read] of Object.entries(counters)) processes[name] = read();
-  return { at: Date.now(), processes, machine: machineCpuSeconds() };
+  return { at: Date.now(), processes, waits, pressure: cpuPressureSeconds(), machine: machineCpuSeconds() };
 }
 
-/** CPU between two readings, in percent of one core (200 % is both cores of a 2-core box). */
-export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<string, number | undefined>; machine: number; others: number } {
+/**
+ * CPU between two readings, in percent of one core (200 % is both cores of a 2-core box);
+ * `waits`: the share of the time (%) the named processes' threads waited for a CPU, summed over
+ * threads (a process whose one busy thread waits half the time shows 50 %); `pressure`: the
+ * share of the time at least one task on the machine waited for a CPU.
+ */
+export function cpuBetween(a: CpuReading, b: CpuReading): { processes: Record<string, number | undefined>; waits: Record<string, number | undefined>; pressure: number | undefined; machine: number; others: number } {
   const seconds = (b.at - a.at) / 1000;
+  const share = (x: number | undefined, y: number | undefined): number | undefined => (x === undefined || y === undefined || seconds <= 0 ? undefined : (100 * (y - x)) / seconds);
   const processes: Record<string, number | undefined> = {};
-  for (const name of Object.keys(b.processes)) {
-    const x = a.processes[name];
-    const y = b.processes[name];
-    processes[name] = x === undefined || y === undefined || seconds <= 0 ? undefined : (100 * (y - x)) / seconds;
-  }
+  for (const name of Object.keys(b.processes)) processes[name] = share(a.processes[name], b.processes[name]);
+  const waits: Record<string, number | undefined> = {};
+  for (const name of Object.keys(b.waits)) waits[name] = share(a.waits[name], b.waits[name]);
+  const pressure = share(a.pressure, b.pressure);
   const busy = b.machine.busy - a.machine.busy;
   const machine = seconds > 0 ? (100 * busy) / seconds : NaN;
   const known = Object.values(processes).reduce<number>((sum, v) => sum + (v ?? 0), 0);
-  return { processes, machine, others: Math.max(0, machine - known) };
+  return { processes, waits, pressure, machine, others: Math.max(0, machine - known) };
 }
 
 /** What Asterisk holds at one moment. */
