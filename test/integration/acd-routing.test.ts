@@ -1,6 +1,7 @@
 import t from 'tap';
 import { bearer, buildTestApp, eventually, loginAs } from '../helpers/app.js';
-import { replayWindow } from '../../server/modules/acd/service.js';
+import type { RoutingConfig } from '../../server/modules/routing/service.js';
+import { createAcdService, replayWindow } from '../../server/modules/acd/service.js';
 import { createAcdSqlStore } from '../../server/modules/acd/store.js';
 
 t.test('a task is routed to a ready agent, accepted, and released, all through the API', async (t) => {
@@ -159,4 +160,49 @@ t.test('after-call work: wrap-up keeps the agent from new work until it ends or 
   await eventually(async () => (await state()) === 'wrap_up', 5000);
   t.equal((await app.inject({ method: 'PUT', url: '/v1/agents/eve/presence', headers: A, payload: { kind: 'ready' } })).statusCode, 202, 'the agent ends wrap-up early');
   await eventually(async () => (await state()) === 'ready', 1500);
+});
+
+t.test("a call's task after a transfer into a queue (the server's own id, `<call>~<n>`) can be fetched, released and given a disposition through the API; `~` stays out of ids that clients create", async (t) => {
+  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' });
+  const admin = await loginAs(app, ['admin']);
+  const agentLogin = await loginAs(app, ['agent']);
+  const H = bearer(admin.token);
+  const A = bearer(agentLogin.token);
+  const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: H, payload });
+  t.equal((await put('/v1/skills/sales', { name: 'Sales' })).statusCode, 201);
+  t.equal((await put('/v1/queues/sales', { name: 'Sales', strategy: 'longest_idle', skills: [{ skillId: 'sales', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 }, dispositions: ['sold', 'no-interest'] })).statusCode, 201);
+  t.equal((await put('/v1/agents/eve', { name: 'Eve', userId: agentLogin.user.id, skills: [{ skillId: 'sales', level: 5 }] })).statusCode, 201);
+  await eventually(async () => app.router?.isLeader(), 5000);
+  await eventually(async () => (await app.inject({ method: 'PUT', url: '/v1/agents/eve/presence', headers: A, payload: { kind: 'ready' } })).statusCode === 202, 5000);
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/agents/eve/state', headers: A })).json().presence.kind === 'ready', 5000);
+
+  const reserved = await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id: 'mine~1', queueId: 'sales', channel: 'voice' } });
+  t.equal(reserved.statusCode, 400, 'a client may not create an id of the server’s form');
+  t.equal(reserved.json().details.fields[0].field, 'body.id', reserved.body);
+
+  // The voice service's own view of the ACD enqueues the call's second task, as after a transfer
+  // into a queue; the queue check reads only the queue ids of the configuration.
+  const acd = createAcdService({
+    redis: app.redis, sql: createAcdSqlStore(app.mysql, { writes: app.mysqlWrites.asPool }), clock: app.clock, tenantId: app.tenantId, partition: `t${app.tenantId}`,
+    loadConfig: async () => ({ queues: [{ id: 'sales' }], agents: [] }) as unknown as RoutingConfig,
+  });
+  const taskId = '1796284002.17~1';
+  t.equal((await acd.enqueueTask({ id: taskId, queueId: 'sales', channel: 'voice' })).created, true);
+  const path = `/v1/tasks/${encodeURIComponent(taskId)}`;
+  const offer = await eventually(async () => {
+    const r = await app.inject({ method: 'GET', url: '/v1/agents/eve/events', headers: A });
+    return r.json().items.map((i: { event: { kind: string; offers?: { id: string; taskId: string }[] } }) => i.event).find((e: { offers?: { taskId: string }[] }) => e.offers?.[0]?.taskId === taskId);
+  }, 5000);
+  t.equal((await app.inject({ method: 'POST', url: `/v1/agents/eve/offers/${encodeURIComponent(offer.offers[0].id)}/accept`, headers: A })).statusCode, 202);
+  const fetched = await eventually(async () => {
+    const r = await app.inject({ method: 'GET', url: path, headers: H });
+    return r.statusCode === 200 && r.json().state === 'assigned' ? (r.json() as { assignedAgentId?: string }) : undefined;
+  }, 5000);
+  t.equal(fetched?.assignedAgentId, 'eve', 'fetched by its id');
+  t.equal((await app.inject({ method: 'POST', url: `/v1/agents/eve/tasks/${encodeURIComponent(taskId)}/release`, headers: A })).statusCode, 202, 'released by the agent');
+  const disposed = await app.inject({ method: 'PUT', url: `${path}/disposition`, headers: A, payload: { code: 'sold', notes: 'after the transfer' } });
+  t.equal(disposed.statusCode, 200, disposed.body);
+  const [rows] = (await app.mysql.query('SELECT code, notes FROM task_dispositions WHERE tenant_id = ? AND task_id = ?', [app.tenantId, taskId])) as unknown as [{ code: string; notes: string }[]];
+  t.same(rows, [{ code: 'sold', notes: 'after the transfer' }], 'the disposition is on record');
+  t.equal((await app.inject({ method: 'GET', url: '/v1/tasks/bad%20id', headers: H })).statusCode, 400, 'a malformed id is still refused');
 });

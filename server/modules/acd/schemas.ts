@@ -22,7 +22,13 @@ export const newTaskBody = {
   },
 } as const;
 
-export const taskIdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$' } } } as const;
+/**
+ * A task id in a path: yours (as created) or one of the server's own, which may hold `~` (a
+ * call's task after a transfer into a queue or a consultation is `<call>~<n>`), so the agent who
+ * takes such a call can fetch it, release it and give it a disposition. `~` stays out of the ids
+ * you create, keeping the two apart.
+ */
+export const taskIdParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.:~-]{0,79}$' } } } as const;
 export const agentIdParams = { type: 'object', required: ['id'], properties: { id } } as const;
 export const offerParams = {
   type: 'object',
