@@ -4,13 +4,19 @@ import type { RoutingConfig } from '../../server/modules/routing/service.js';
 import { createAcdService, replayWindow } from '../../server/modules/acd/service.js';
 import { createAcdSqlStore } from '../../server/modules/acd/store.js';
 
-t.test('a task is routed to a ready agent, accepted, and released, all through the API', async (t) => {
+/** A server whose router takes its lease fast, an admin and an agent logged in, and a PUT as the admin. */
+async function routingApp(t: Parameters<typeof buildTestApp>[0]) {
   const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' });
   const admin = await loginAs(app, ['admin']);
   const agentLogin = await loginAs(app, ['agent']);
   const H = bearer(admin.token);
   const A = bearer(agentLogin.token);
   const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: H, payload });
+  return { app, agentLogin, H, A, put };
+}
+
+t.test('a task is routed to a ready agent, accepted, and released, all through the API', async (t) => {
+  const { app, agentLogin, H, A, put } = await routingApp(t);
   t.equal((await put('/v1/skills/billing', { name: 'Billing' })).statusCode, 201);
   t.equal((await put('/v1/queues/support', { name: 'Support', strategy: 'longest_idle', skills: [{ skillId: 'billing', minLevel: 3 }], serviceLevel: { percent: 80, withinSeconds: 20 } })).statusCode, 201);
   t.equal((await put('/v1/agents/ana', { name: 'Ana', userId: agentLogin.user.id, skills: [{ skillId: 'billing', level: 5 }] })).statusCode, 201);
@@ -93,12 +99,7 @@ t.test('a task is routed to a ready agent, accepted, and released, all through t
 });
 
 t.test('after-call work: wrap-up keeps the agent from new work until it ends or the agent ends it; dispositions are checked and recorded', async (t) => {
-  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' });
-  const admin = await loginAs(app, ['admin']);
-  const agentLogin = await loginAs(app, ['agent']);
-  const H = bearer(admin.token);
-  const A = bearer(agentLogin.token);
-  const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: H, payload });
+  const { app, agentLogin, H, A, put } = await routingApp(t);
   await put('/v1/skills/sales', { name: 'Sales' });
   const q = await put('/v1/queues/sales', { name: 'Sales', strategy: 'longest_idle', skills: [{ skillId: 'sales', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 }, wrapUpSeconds: 2, dispositions: ['sold', 'no-interest'] });
   t.equal(q.statusCode, 201, q.body);
@@ -163,12 +164,7 @@ t.test('after-call work: wrap-up keeps the agent from new work until it ends or 
 });
 
 t.test("a call's task after a transfer into a queue (the server's own id, `<call>~<n>`) can be fetched, released and given a disposition through the API; `~` stays out of ids that clients create", async (t) => {
-  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' });
-  const admin = await loginAs(app, ['admin']);
-  const agentLogin = await loginAs(app, ['agent']);
-  const H = bearer(admin.token);
-  const A = bearer(agentLogin.token);
-  const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: H, payload });
+  const { app, agentLogin, H, A, put } = await routingApp(t);
   t.equal((await put('/v1/skills/sales', { name: 'Sales' })).statusCode, 201);
   t.equal((await put('/v1/queues/sales', { name: 'Sales', strategy: 'longest_idle', skills: [{ skillId: 'sales', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 }, dispositions: ['sold', 'no-interest'] })).statusCode, 201);
   t.equal((await put('/v1/agents/eve', { name: 'Eve', userId: agentLogin.user.id, skills: [{ skillId: 'sales', level: 5 }] })).statusCode, 201);
