@@ -9,6 +9,8 @@ export interface VoiceEvents {
   'voice.callback_merged': { tenantId: number; callbackId: string; callId: string };
   'voice.voicemail_saved': { tenantId: number; voicemailId: string; interactionId: string; mailbox: string; durationMs: number | null };
   'voice.call_overflowed': { tenantId: number; callId: string; fromQueueId: string; toQueueId: string };
+  /** An agent's answer could not be joined to the caller; the caller went back to the queue (or, after the last attempt, the call ended). */
+  'voice.connect_failed': { tenantId: number; callId: string; agentId: string; reason: 'agent_left' | 'media_error'; attempt: number };
   'voice.call_held': { tenantId: number; callId: string; agentId: string | null; held: boolean };
   'voice.call_transferred': { tenantId: number; callId: string; fromAgentId: string | null; target: unknown; mode: 'blind' | 'attended'; by: string };
   'voice.consult_connected': { tenantId: number; callId: string; agentId: string | null; consultedAgentId: string };

@@ -79,7 +79,7 @@ export interface VoiceDeps {
   liveStore: LiveCallStore;
   /** Absent when no media server is configured (entry points can still be managed). */
   calls: CallControl | undefined;
-  acd: Pick<AcdService, 'enqueueTask' | 'answerOffer' | 'abandonTask' | 'cancelTask' | 'releaseTask' | 'notifyAgent'>;
+  acd: Pick<AcdService, 'enqueueTask' | 'answerOffer' | 'abandonTask' | 'cancelTask' | 'releaseTask' | 'notifyAgent' | 'setPresence'>;
   queueExists(queueId: string): Promise<boolean>;
   /** Whether an agent exists in the routing configuration. */
   agentExists?(agentId: string): Promise<boolean>;
@@ -130,6 +130,8 @@ const EXTERNAL_TAG = /^x:(.+):(\d+)$/;
 const SCREEN_POP_WAIT_MS = 3000;
 /** How long an arriving call waits for its customer record before it is queued without it. */
 const CUSTOMER_WAIT_MS = 5000;
+/** Answers that could not be joined to the caller before the call is given up (a loop guard). */
+const MAX_CONNECT_FAILURES = 3;
 
 /** Waits for `p` to settle, at most `ms` (never rejects). */
 function atMost(p: Promise<unknown>, ms: number): Promise<void> {
@@ -782,11 +784,12 @@ export function createVoiceService(deps: VoiceDeps) {
         return serial(call.callId, async () => {
           if (call.consult?.taskId === d.taskId) return consultAnswered(call, d.agentId, d.offerId);
           if (call.taskId === d.taskId && call.state === 'queued') {
+            const hadBridge = call.bridgeId !== undefined;
             await connectAgent(call, d.agentId, d.offerId, d.waitedMs).catch(async (err: unknown) => {
-              // A side left between the answer and the bridge (or the media server refused): the
-              // call cannot go on as it is; ending it frees the agent and says so on record.
-              log.warn({ err, callId: call.callId, agentId: d.agentId }, 'could not connect the agent; ending the call');
-              await end(call, 'connect_failed');
+              // The media server refused the joining (under overload, a request that timed out):
+              // the caller goes back to the queue at its place; the agent is let go.
+              log.warn({ err, callId: call.callId, agentId: d.agentId }, 'could not connect the agent; the caller goes back to the queue');
+              await connectFailed(call, d.agentId, d.offerId, 'media_error', hadBridge);
             });
           }
         });
@@ -852,6 +855,8 @@ export function createVoiceService(deps: VoiceDeps) {
     // recorded before the customer is dialled.
     const customer = call.callback ? call.customerLeg : chan(call);
     const recorded = (async () => {
+      // Recording already (an earlier answer that could not be joined): it goes on.
+      if (call.recording) return;
       const recording = deps.recorder
         ? await deps.recorder.begin({ server: call.server, callId: call.callId, bridgeId, queueId: call.queueId, agentId, callerNumber: call.callerNumber, at: now() })
         : `call-${call.callId}`;
@@ -878,9 +883,77 @@ export function createVoiceService(deps: VoiceDeps) {
     return bridgeId;
   }
 
+  /**
+   * An agent's answer that never became a call: the phone hung up between its answer and the
+   * joining (`agent_left`), or the media server refused the joining (`media_error`). The caller
+   * goes back to the queue keeping the place it had (its waiting time counts from its first
+   * entry), the agent's task is released and its leg hung up; an agent whose phone dropped the
+   * call is made not ready (`call_dropped`), so a broken phone is not offered the caller again.
+   * After MAX_CONNECT_FAILURES the call ends (`connect_failed`) instead of going round forever.
+   */
+  async function connectFailed(call: LiveCall, agentId: string, offerId: string, why: 'agent_left' | 'media_error', hadBridge: boolean): Promise<void> {
+    byOffer.delete(offerId);
+    const legId = call.agentOfferId === offerId ? call.agentLeg : call.legs[offerId];
+    delete call.legs[offerId];
+    if (live.get(call.callId) !== call || call.state === 'ended') return;
+    const taskId = call.taskId;
+    // Nothing was said: no talk time; the queue visit goes on from where it stopped.
+    call.connectedAt = undefined;
+    call.agentId = undefined;
+    call.agentLeg = undefined;
+    call.agentTaskId = undefined;
+    call.agentOfferId = undefined;
+    call.connectFailures = (call.connectFailures ?? 0) + 1;
+    if (legId) {
+      byLeg.delete(legId);
+      safe('hang up agent', cc().hangup(call.server, legId));
+      unjoinedLeg(call, legId, agentId, why === 'agent_left' ? 'dropped' : 'connect_failed');
+    }
+    // A bridge made for this attempt may be half made: the next answer makes its own.
+    const madeBridge = !hadBridge ? call.bridgeId : undefined;
+    if (madeBridge) {
+      call.bridgeId = undefined;
+      // A callback records its bridge (the customer is not dialled yet): that recording goes
+      // with the bridge, and the next attempt starts its own.
+      if (call.callback && !call.customerLeg && call.recording) {
+        if (deps.recorder) safe('end the recording', deps.recorder.end({ server: call.server, callId: call.callId, recording: call.recording, at: now() }));
+        call.recording = undefined;
+      }
+    }
+    await persist(call);
+    safe('release agent', deps.acd.releaseTask(agentId, taskId, { queueId: call.queueId }).then(async () => {
+      if (why === 'agent_left') await deps.acd.setPresence(agentId, { kind: 'not_ready', reason: 'call_dropped' });
+    }));
+    deps.events.publish('voice.connect_failed', { tenantId: deps.tenantId, callId: call.callId, agentId, reason: why, attempt: call.connectFailures });
+    if (call.connectFailures >= MAX_CONNECT_FAILURES) {
+      log.warn({ callId: call.callId, failures: call.connectFailures }, 'the call could not be connected to an agent; ending it');
+      if (madeBridge) safe('destroy bridge', cc().destroyBridge(call.server, madeBridge));
+      return end(call, 'connect_failed');
+    }
+    try {
+      await enterQueue(call, { queueId: call.queueId, waitingSince: call.waitingSince ?? call.arrivedAt, ...(call.priority !== undefined ? { priority: call.priority } : {}), ...(call.ivr ? { context: call.ivr } : {}) });
+    } catch (err) {
+      // The caller is gone too (its own hang-up follows) or the media server is: nothing to wait for.
+      log.warn({ err, callId: call.callId }, 'the caller could not go back to the queue; ending the call');
+      await end(call, 'connect_failed');
+    } finally {
+      if (madeBridge) safe('destroy bridge', cc().destroyBridge(call.server, madeBridge));
+    }
+  }
+
+  /** An agent's leg that answered but was never joined, on record with why it ended. */
+  function unjoinedLeg(call: LiveCall, legId: string, agentId: string, reason: 'dropped' | 'connect_failed'): void {
+    const at = now();
+    safe('leg record', (async () => {
+      await deps.store.legStarted(deps.tenantId, { callId: call.callId, legId, kind: 'agent', party: agentId, at, answered: true });
+      await deps.store.legEnded(deps.tenantId, call.callId, legId, at, reason);
+    })());
+  }
+
   async function connectAgent(call: LiveCall, agentId: string, offerId: string, waitedMs: number): Promise<void> {
     const legId = call.legs[offerId];
-    if (!legId) return;
+    // The answered phone hung up before the joining (its leg ended on this lane first).
+    if (!legId) return connectFailed(call, agentId, offerId, 'agent_left', call.bridgeId !== undefined);
     const at = now();
     closeSpans(call, at);
     call.state = 'connected';
@@ -1041,7 +1114,15 @@ export function createVoiceService(deps: VoiceDeps) {
   /** The consulted agent answered: it joins the agent in the call's bridge (the customer is on hold, outside). */
   async function consultAnswered(call: LiveCall, agentId: string, offerId: string): Promise<void> {
     const legId = call.legs[offerId];
-    if (!legId || !call.consult) return;
+    if (!call.consult) return;
+    if (!legId) {
+      // The consulted phone hung up between its answer and the joining: the consulted agent is
+      // released, and the agent has the customer back.
+      byOffer.delete(offerId);
+      call.consult.agentId = agentId;
+      call.consult.answered = true;
+      return dropConsult(call, true);
+    }
     delete call.legs[offerId];
     byOffer.delete(offerId);
     call.consult.legId = legId;
@@ -1180,6 +1261,12 @@ export function createVoiceService(deps: VoiceDeps) {
       byLeg.delete(e.legId);
       await persist(call);
       if (call.state === 'queued' && !call.recording && Object.keys(call.legs).length === 0) safe('drop the prepared recording', cc().dropPreparedRecording(call.server, chan(call)));
+      // Answered, then hung up before the joining: the answer was accepted, and the assignment
+      // that follows finds the leg gone (connectAgent, consultAnswered) and puts things right.
+      if (e.answered && byOffer.has(e.tag)) {
+        if (call.consult === undefined || call.state !== 'connected') unjoinedLeg(call, e.legId, agentOfOffer(e.tag), 'dropped');
+        return;
+      }
       if (byOffer.delete(e.tag)) {
         // Not answered (no answer, busy, rejected): a missed offer; the router rings the next agent.
         await deps.acd.answerOffer(agentOfOffer(e.tag), e.tag, 'decline');

@@ -243,6 +243,8 @@ export interface LiveCallRecord {
   /** A blind transfer to an outside number that has not answered yet. */
   pendingExternal?: { number: string; legId: string } | undefined;
   legSeq: number;
+  /** Answers that could not be joined to the caller (the phone dropped, the media server refused). */
+  connectFailures?: number;
   queueMs: number;
   talkGrossMs: number;
   holdMs: number;

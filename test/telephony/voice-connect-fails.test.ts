@@ -1,0 +1,95 @@
+/**
+ * An answer that never becomes a call: the agent's phone answers and hangs up before it is
+ * joined to the caller. The caller goes back to the queue at the place it had, the agent is
+ * let go (its capacity freed, made not ready: its phone drops calls), and the next agent gets
+ * the caller before one who came later; the dropped leg is on record.
+ */
+import t from 'tap';
+import { bearer, buildVoiceTestApp, jsonApi, eventually, loginAs, serverLog } from '../helpers/app.js';
+import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
+import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
+
+t.setTimeout(120_000);
+
+t.test('given a queue with two agents with phones on a real Asterisk', async (t) => {
+  const asterisk = await ensureAsterisk('main');
+  const appName = uniqueName('drop');
+  const app = await buildVoiceTestApp(t, asterisk, appName);
+  const H = bearer((await loginAs(app, ['admin'])).token);
+  const { api, must } = jsonApi(app, H);
+  await must('PUT', '/v1/skills/voice', { name: 'Voice' });
+  await must('PUT', '/v1/queues/drops', { name: 'Drops', strategy: 'longest_idle', skills: [{ skillId: 'voice', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 } });
+  const tag = Date.now().toString(36).slice(-5);
+  const [dropper, taker] = [`da${tag}`, `db${tag}`];
+  const ports: Record<string, number> = {};
+  for (const a of [dropper, taker]) {
+    await must('PUT', `/v1/agents/${a}`, { name: a, skills: [{ skillId: 'voice', level: 5 }] });
+    ports[a] = await freeUdpPort('127.0.0.1', 1);
+    await must('PUT', `/v1/agents/${a}/sip-login`, { contact: `sip:agent@127.0.0.1:${ports[a]}` });
+  }
+  const entry = `5${Date.now().toString().slice(-7)}`;
+  await must('PUT', `/v1/entry-points/${entry}`, { queueId: 'drops' });
+  const ready = (a: string) => eventually(async () => (await api('PUT', `/v1/agents/${a}/presence`, { kind: 'ready' })).statusCode === 202, 5000);
+  const phone = async (a: string, scenario: string, calls = 1) => {
+    const done = runSippUas({ instance: asterisk, scenario, ip: '127.0.0.1', port: ports[a]!, timeoutMs: 60_000, calls });
+    await waitUdpListening('127.0.0.1', ports[a]!, 10_000);
+    // Wrapped: an async function returning the promise itself would wait for the phone's end.
+    return { done };
+  };
+
+  await t.test('when the answering phone hangs up at once then the caller keeps its place ahead of a later caller and the next agent takes it', async (t) => {
+    // Two callers wait (first, then second) before any agent is ready.
+    const stamp = Date.now().toString().slice(-7);
+    const [firstNumber, secondNumber] = [`73${stamp}`, `74${stamp}`];
+    const dial = (caller: string) => runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller }, timeoutMs: 60_000 });
+    const idOf = async (caller: string) => {
+      const [rows] = (await app.mysql.query('SELECT id FROM voice_calls WHERE caller_number = ?', [caller])) as unknown as [{ id: string }[]];
+      return rows[0]?.id;
+    };
+    const firstCaller = dial(firstNumber);
+    const firstId = await eventually(() => idOf(firstNumber), 10_000, 100);
+    await eventually(async () => (await api('GET', `/v1/tasks/${firstId}`)).json().state === 'queued', 10_000, 100);
+    const secondCaller = dial(secondNumber);
+    const secondId = await eventually(() => idOf(secondNumber), 10_000, 100);
+    await eventually(async () => (await api('GET', `/v1/tasks/${secondId}`)).json().state === 'queued', 10_000, 100);
+
+    // The first caller (longest waiting) is offered to the agent whose phone drops it.
+    const drops = await phone(dropper, 'agent-answers-and-drops.xml');
+    await ready(dropper);
+    const dropped = await drops.done;
+    t.equal(dropped.exitCode, 0, `the first phone rang, answered and hung up: ${dropped.errors || dropped.stderr.slice(-300)}`);
+    const state = await eventually(async () => {
+      const s = (await api('GET', `/v1/agents/${dropper}/state`)).json();
+      return s.presence.kind === 'not_ready' && s.loadUnits === 0 ? s : undefined;
+    }, 10_000, 100).catch(() => undefined);
+    if (!state) t.comment(`server log:\n${serverLog.filter((l) => l.includes(firstId) || l.includes('"level":40') || l.includes('"level":50')).slice(-30).join('')}`);
+    t.same(state?.presence, { kind: 'not_ready', reason: 'call_dropped' }, 'the agent whose phone dropped the call is not ready, its capacity free');
+    const first = (await api('GET', `/v1/tasks/${firstId}`)).json();
+    t.equal(first.assignedAgentId, dropper, 'the first caller was assigned to the agent who answered');
+    const requeued = await eventually(async () => {
+      const v = await api('GET', `/v1/tasks/${firstId}~1`);
+      return v.statusCode === 200 && v.json().state === 'queued' ? (v.json() as { queueId: string }) : undefined;
+    }, 5000, 100);
+    t.equal(requeued.queueId, 'drops', 'the first caller is back in its queue');
+    t.equal((await api('GET', `/v1/calls/${firstId}`)).json().outcome ?? null, null, 'its call goes on');
+
+    // The next agent takes both, the first caller first: it kept its place ahead of the second.
+    const takes = await phone(taker, 'agent-answers-then-hangs-up.xml', 2);
+    await ready(taker);
+    const [took, c1, c2] = await Promise.all([takes.done, firstCaller, secondCaller]);
+    t.equal(took.exitCode, 0, `the second phone answered both calls: ${took.errors || took.stderr.slice(-300)}`);
+    t.equal(c1.exitCode, 0, `the first caller was answered and hung up at the end: ${c1.errors || c1.stderr.slice(-300)}`);
+    t.equal(c2.exitCode, 0, `the second caller too: ${c2.errors || c2.stderr.slice(-300)}`);
+    const callOf = (id: string) => eventually(async () => {
+      const r = (await api('GET', `/v1/calls/${id}`)).json();
+      return r.outcome ? (r as { agentId: string; outcome: string; answeredAt: string }) : undefined;
+    }, 5000);
+    const [call1, call2] = [await callOf(firstId), await callOf(secondId)];
+    t.match(call1, { agentId: taker, outcome: 'completed' });
+    t.match(call2, { agentId: taker, outcome: 'completed' });
+    t.ok(Date.parse(call1.answeredAt) < Date.parse(call2.answeredAt), `the first caller was answered before the second (${call1.answeredAt} < ${call2.answeredAt})`);
+    const [legs] = (await app.mysql.query("SELECT party, end_reason FROM call_legs WHERE call_id = ? AND kind = 'agent' ORDER BY started_at", [firstId])) as unknown as [{ party: string; end_reason: string | null }[]];
+    t.same(legs.map((l) => l.party), [dropper, taker], "both agent legs of the first call are on record");
+    t.equal(legs[0]?.end_reason, 'dropped', "the dropped leg's end says so");
+  });
+});
