@@ -178,6 +178,8 @@ export function createVoiceService(deps: VoiceDeps) {
   const byTask = new Map<string, string>();
   const log = deps.log.child({ module: 'voice' });
   const now = (): number => deps.clock.now();
+  /** Joins made on an agent's answer, before the router's assignment (see `joinOnAnswer`), by call id. */
+  const joining = new Map<string, { offerId: string; hadBridge: boolean; done: Promise<unknown> }>();
   /** Arriving calls whose customer is still being resolved, by call id. */
   const resolvingCustomers = new Map<string, Promise<unknown>>();
   /**
@@ -305,7 +307,7 @@ export function createVoiceService(deps: VoiceDeps) {
     return media;
   }
   async function announce(call: LiveCall): Promise<void> {
-    if (call.state !== 'queued' || call.callback) return;
+    if (call.state !== 'queued' || call.callback || call.joinedOffer) return;
     const media = await announcementMedia(call);
     deps.events.publish('voice.announced', { tenantId: deps.tenantId, callId: call.callId, queueId: call.queueId, position: positionOf(call) });
     call.legSeq += 1;
@@ -776,6 +778,7 @@ export function createVoiceService(deps: VoiceDeps) {
             await persist(call);
             safe('stop ringing', cc().hangup(call.server, legId));
           }
+          await unjoin(call, d.offerId);
         });
       }
       case 'task_assigned': {
@@ -784,7 +787,7 @@ export function createVoiceService(deps: VoiceDeps) {
         return serial(call.callId, async () => {
           if (call.consult?.taskId === d.taskId) return consultAnswered(call, d.agentId, d.offerId);
           if (call.taskId === d.taskId && call.state === 'queued') {
-            const hadBridge = call.bridgeId !== undefined;
+            const hadBridge = joining.get(call.callId)?.hadBridge ?? call.bridgeId !== undefined;
             await connectAgent(call, d.agentId, d.offerId, d.waitedMs).catch(async (err: unknown) => {
               // The media server refused the joining (under overload, a request that timed out):
               // the caller goes back to the queue at its place; the agent is let go.
@@ -904,6 +907,8 @@ export function createVoiceService(deps: VoiceDeps) {
     call.agentTaskId = undefined;
     call.agentOfferId = undefined;
     call.connectFailures = (call.connectFailures ?? 0) + 1;
+    call.joinedOffer = undefined;
+    joining.delete(call.callId);
     if (legId) {
       byLeg.delete(legId);
       safe('hang up agent', cc().hangup(call.server, legId));
@@ -941,6 +946,43 @@ export function createVoiceService(deps: VoiceDeps) {
     }
   }
 
+  /**
+   * The first answer to a waiting caller is joined with it at once, beside the acceptance of the
+   * offer instead of after the router's assignment comes back: the parties hear each other (and
+   * the recording starts) one round trip through the router sooner, as when the media server's own
+   * queue bridges on the answer. Only a plain inbound call in a queue, only its first answer;
+   * a callback, a consultation or a second ring-all answer waits for the assignment.
+   */
+  function joinOnAnswer(call: LiveCall, offerId: string, legId: string): Promise<unknown> | undefined {
+    if (call.state !== 'queued' || call.callback || call.joinedOffer || call.consult) return undefined;
+    call.joinedOffer = offerId;
+    const hadBridge = call.bridgeId !== undefined;
+    const done = (async () => {
+      // A new bridge is saved with the call by ensureCallBridge; an existing one is not.
+      await Promise.all([stopAnnouncing(call.callId), hadBridge ? persist(call) : undefined]);
+      await ensureCallBridge(call, agentOfOffer(offerId), [chan(call), legId]);
+    })().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    joining.set(call.callId, { offerId, hadBridge, done });
+    return done;
+  }
+
+  /** The router did not give the call to the joined answer (the offer ran out as it was answered): the caller waits again with music. */
+  async function unjoin(call: LiveCall, offerId: string): Promise<void> {
+    if (call.joinedOffer !== offerId) return;
+    call.joinedOffer = undefined;
+    const early = joining.get(call.callId);
+    joining.delete(call.callId);
+    if (early) await early.done;
+    await persist(call);
+    if (call.state !== 'queued' || call.callback) return;
+    log.info({ callId: call.callId, offerId }, 'the joined answer was not assigned; the caller waits again');
+    await cc().addToBridge(call.server, hold(call.queueId), [chan(call)]);
+    await armAnnouncements(call);
+  }
+
   /** An agent's leg that answered but was never joined, on record with why it ended. */
   function unjoinedLeg(call: LiveCall, legId: string, agentId: string, reason: 'dropped' | 'connect_failed'): void {
     const at = now();
@@ -953,7 +995,19 @@ export function createVoiceService(deps: VoiceDeps) {
   async function connectAgent(call: LiveCall, agentId: string, offerId: string, waitedMs: number): Promise<void> {
     const legId = call.legs[offerId];
     // The answered phone hung up before the joining (its leg ended on this lane first).
-    if (!legId) return connectFailed(call, agentId, offerId, 'agent_left', call.bridgeId !== undefined);
+    if (!legId) return connectFailed(call, agentId, offerId, 'agent_left', joining.get(call.callId)?.hadBridge ?? call.bridgeId !== undefined);
+    // Joined on the answer already (joinOnAnswer), or another answer was joined first.
+    const joinedOffer = call.joinedOffer;
+    const early = joining.get(call.callId);
+    joining.delete(call.callId);
+    call.joinedOffer = undefined;
+    const otherLeg = joinedOffer !== undefined && joinedOffer !== offerId ? call.legs[joinedOffer] : undefined;
+    if (otherLeg && joinedOffer) {
+      // The router gave the call to this answer, not to the one joined first: that leg goes.
+      delete call.legs[joinedOffer];
+      byLeg.delete(otherLeg);
+      safe('hang up the other leg', cc().hangup(call.server, otherLeg));
+    }
     const at = now();
     closeSpans(call, at);
     call.state = 'connected';
@@ -974,7 +1028,11 @@ export function createVoiceService(deps: VoiceDeps) {
       deps.events.publish('voice.call_connected', { tenantId: deps.tenantId, callId: call.callId, agentId, waitedMs });
       return;
     }
-    await ensureCallBridge(call, agentId, [chan(call), legId]);
+    if (joinedOffer === offerId) {
+      // Its outcome is this connection's (a join that failed is a failed connection).
+      const err = early?.offerId === offerId ? await early.done : undefined;
+      if (err) throw err;
+    } else await ensureCallBridge(call, agentId, [chan(call), legId]);
     await Promise.all([
       deps.store.callConnected(deps.tenantId, call.callId, agentId, call.recording ?? null, at),
       deps.store.interactionAnswered(deps.tenantId, call.interactionId, agentId, at),
@@ -1251,7 +1309,8 @@ export function createVoiceService(deps: VoiceDeps) {
       safe('hang up stale leg', cc().hangup(e.server, e.legId));
       return;
     }
-    await deps.acd.answerOffer(agentOfOffer(e.tag), e.tag, 'accept');
+    const joined = call.state === 'queued' ? joinOnAnswer(call, e.tag, e.legId) : undefined;
+    await Promise.all([deps.acd.answerOffer(agentOfOffer(e.tag), e.tag, 'accept'), joined]);
   }
 
   async function onLegEnded(call: LiveCall, e: Extract<CallEvent, { type: 'leg_ended' }>): Promise<void> {
@@ -1271,6 +1330,8 @@ export function createVoiceService(deps: VoiceDeps) {
         // Not answered (no answer, busy, rejected): a missed offer; the router rings the next agent.
         await deps.acd.answerOffer(agentOfOffer(e.tag), e.tag, 'decline');
       }
+      // A joined leg found gone at a restart: the caller waits with music again.
+      await unjoin(call, e.tag);
       return;
     }
     byLeg.delete(e.legId);

@@ -243,6 +243,12 @@ export interface LiveCallRecord {
   /** A blind transfer to an outside number that has not answered yet. */
   pendingExternal?: { number: string; legId: string } | undefined;
   legSeq: number;
+  /**
+   * The offer whose answered phone is already joined with the caller in the call's bridge while
+   * the router has yet to assign the call (the join is made on the answer, not after the
+   * router's round trip); undone if the router gives the call to someone else.
+   */
+  joinedOffer?: string | undefined;
   /** Answers that could not be joined to the caller (the phone dropped, the media server refused). */
   connectFailures?: number;
   queueMs: number;
