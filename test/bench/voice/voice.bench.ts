@@ -41,6 +41,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import {
+  distribution,
   highestCleanRate,
   joinByFrom,
   joinThroughServer,
@@ -123,6 +124,8 @@ interface StepFigures {
   recorded: number;
   /** How much of the talk the recordings of the talked calls hold (8 kHz 16-bit WAV): median and lowest, 0–1. */
   recordedShare: { p50: number; min: number } | undefined;
+  /** Per talked call, how much of the talk the recording lacks (ms; 0 when it holds all of it). */
+  recordingShort: Distribution;
   latencies: StepLatencies;
   cpu: ReturnType<typeof cpuBetween> | undefined;
   notes: string[];
@@ -381,6 +384,7 @@ function figures(
       peakRinging: Math.max(0, ...inWindow.map((s) => s.ringing)),
       recorded: calls.filter((c) => c.completed && recordingBytes(c) >= minRecordingBytes(run.holdMs)).length,
       recordedShare: shareOfTalk(calls.filter((c) => c.completed).map((c) => recordingBytes(c)), run.holdMs),
+      recordingShort: distribution(calls.filter((c) => c.completed).map((c) => Math.max(0, run.holdMs - Math.max(0, recordingBytes(c) - 44) / 16))),
       latencies: stepLatencies(calls),
       cpu: w.cpu,
       notes,
@@ -511,12 +515,12 @@ function printSystem(s: SystemFigures): void {
   out();
   out(`== ${LABEL[s.kind]} (${s.seconds.toFixed(0)} s; machine load average ${s.load[0].toFixed(1)} at its start, ${s.load[1].toFixed(1)} at its end) ==`);
   const cpuNames = [...new Set(s.steps.flatMap((x) => Object.keys(x.cpu?.processes ?? {})))];
-  const head = ['calls/s', 'offered', 'done', 'failed', 'held', 'waiting', 'recorded', 'entry→ring p50/p99', 'invite→ring p50/p99'];
+  const head = ['calls/s', 'offered', 'done', 'failed', 'held', 'waiting', 'recorded', 'rec. short p50/p99', 'entry→ring p50/p99', 'invite→ring p50/p99'];
   if (s.kind === 'ours') head.push('queued→phone p50/p99', 'queued→rang p50/p99');
   const waitNames = [...new Set(s.steps.flatMap((x) => Object.keys(x.cpu?.waits ?? {})))];
   head.push('hangup→caller p50/p99', ...cpuNames.map((n) => `cpu ${n}`), 'cpu others', 'cpu box', ...waitNames.map((n) => `${n} waits for cpu`), 'cpu pressure');
   const rows = [...s.steps, ...(s.capacity ? [s.capacity] : [])].map((x) => {
-    const row = [x === s.capacity ? `${x.rate} (cap.)` : String(x.rate), String(x.offered), String(x.completed), String(x.failed), String(x.peakBridged), String(x.peakWaiting), String(x.recorded), dist(x.latencies.entryToRing), dist(x.latencies.inviteToRing)];
+    const row = [x === s.capacity ? `${x.rate} (cap.)` : String(x.rate), String(x.offered), String(x.completed), String(x.failed), String(x.peakBridged), String(x.peakWaiting), String(x.recorded), dist(x.recordingShort), dist(x.latencies.entryToRing), dist(x.latencies.inviteToRing)];
     if (s.kind === 'ours') row.push(dist(x.latencies.queuedToPhone), dist(x.latencies.queuedToRang));
     row.push(dist(x.latencies.hangupToCaller), ...cpuNames.map((n) => pct(x.cpu?.processes[n])), pct(x.cpu?.others), pct(x.cpu?.machine), ...waitNames.map((n) => pct(x.cpu?.waits[n])), pct(x.cpu?.pressure));
     return row;
@@ -580,7 +584,7 @@ async function main(): Promise<void> {
   const version = (await cli(instance, 'core show version')).trim().split('\n')[0] ?? '';
   out(`asterisk: ${version} · instance ${instance.name} (SIP udp ${instance.sipHost}:${instance.sipPort}, RTP ${SETTINGS.rtpStart}-${SETTINGS.rtpEnd}) · SIPp in the same root, on the same cores`);
   out(`load: steps ${SETTINGS.steps.join(', ')} calls/s × ${SETTINGS.stepSeconds} s each, back to back (a step's calls overlap the next step's start)${SETTINGS.capacity ? `, then a capacity step of ${SETTINGS.capacity.calls} callers at ${SETTINGS.capacity.rate} calls/s talking ${SETTINGS.capacity.holdMs / 1000} s` : ''} · ${SETTINGS.agents} agents, ring ${SETTINGS.ringMs} ms, talk ${SETTINGS.holdMs / 1000} s, agent hangs up · caller audio G.711 u-law (rtp_stream), agents echo it (-rtp_echo)`);
-  out('figures per step: held = peak bridges joining a caller and an agent (talking, recorded), waiting = peak callers outside them (ARI channel and bridge lists, sampled each second); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores): the server process, Asterisk, the shared* Redis and MariaDB, SIPp (callers and agents), this benchmark, everything else on the machine (other users), and the whole machine; server waits for cpu = share of the step its threads were ready to run but waited for a core (run-queue time from schedstat, summed over threads); cpu pressure = share of the step during which some task on the machine waited for a core (PSI, /proc/pressure/cpu)');
+  out('figures per step: held = peak bridges joining a caller and an agent (talking, recorded), waiting = peak callers outside them (ARI channel and bridge lists, sampled each second); recorded = calls whose file holds at least the talk less 1 s; rec. short = per talked call, the talk time its recording lacks (from the agent phone answering to its hang-up, against the length of the file); entry→ring = caller got 200 OK (put in the queue) → agent phone got the INVITE; invite→ring = caller INVITE sent → agent INVITE; queued→phone = server queued_at → agent INVITE; queued→rang = server queued_at → rang_at (its own clock); hangup→caller = agent BYE → caller BYE; latencies in ms; cpu = % of one core over the step (200% = both cores): the server process, Asterisk, the shared* Redis and MariaDB, SIPp (callers and agents), this benchmark, everything else on the machine (other users), and the whole machine; server waits for cpu = share of the step its threads were ready to run but waited for a core (run-queue time from schedstat, summed over threads); cpu pressure = share of the step during which some task on the machine waited for a core (PSI, /proc/pressure/cpu)');
 
   const work = makeWorkdir(instance.root, `ipcc-voice-bench-${process.pid}`);
   const systems: SystemFigures[] = [];
