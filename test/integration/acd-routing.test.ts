@@ -3,6 +3,7 @@ import { bearer, buildTestApp, eventually, loginAs } from '../helpers/app.js';
 import type { RoutingConfig } from '../../server/modules/routing/service.js';
 import { createAcdService, replayWindow } from '../../server/modules/acd/service.js';
 import { createAcdSqlStore } from '../../server/modules/acd/store.js';
+import type { RouterRunner } from '../../server/modules/acd/router-runner.js';
 
 /** A server whose router takes its lease fast, an admin and an agent logged in, and a PUT as the admin. */
 async function routingApp(t: Parameters<typeof buildTestApp>[0]) {
@@ -201,4 +202,29 @@ t.test("a call's task after a transfer into a queue (the server's own id, `<call
   const [rows] = (await app.mysql.query('SELECT code, notes FROM task_dispositions WHERE tenant_id = ? AND task_id = ?', [app.tenantId, taskId])) as unknown as [{ code: string; notes: string }[]];
   t.same(rows, [{ code: 'sold', notes: 'after the transfer' }], 'the disposition is on record');
   t.equal((await app.inject({ method: 'GET', url: '/v1/tasks/bad%20id', headers: H })).statusCode, 400, 'a malformed id is still refused');
+});
+
+t.test('a router stopped (even twice) and started again in the same process goes on recording routing history: tasks and offers on record keep following its decisions', async (t) => {
+  const { app, H, put } = await routingApp(t);
+  t.equal((await put('/v1/skills/restart', { name: 'Restart' })).statusCode, 201);
+  t.equal((await put('/v1/queues/restart', { name: 'Restart', strategy: 'longest_idle', skills: [{ skillId: 'restart', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 } })).statusCode, 201);
+  t.equal((await put('/v1/agents/rita', { name: 'Rita', skills: [{ skillId: 'restart', level: 5 }] })).statusCode, 201);
+  // The app decorates itself with the router runner (typed there as its status only).
+  const router = app.router as unknown as RouterRunner;
+  await eventually(async () => router.isLeader(), 5000);
+  // Stopped twice (shutdown hooks may run twice): the second stop finds nothing left to write.
+  await router.stop();
+  await router.stop();
+  t.notOk(router.isLeader(), 'stopped, the router holds no lease');
+  router.start();
+  await eventually(async () => router.isLeader(), 5000);
+  await eventually(async () => (await app.inject({ method: 'PUT', url: '/v1/agents/rita/presence', headers: H, payload: { kind: 'ready' } })).statusCode === 202, 5000);
+  t.equal((await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id: 'after-restart', queueId: 'restart', channel: 'chat' } })).statusCode, 201);
+  const offered = await eventually(async () => {
+    const v = (await app.inject({ method: 'GET', url: '/v1/tasks/after-restart', headers: H })).json();
+    return v.state === 'offered' ? v : undefined;
+  }, 5000).catch(() => undefined);
+  t.equal(offered?.state, 'offered', "the task's record follows the restarted router's offer");
+  const [rows] = (await app.mysql.query("SELECT agent_id FROM offers WHERE task_id = 'after-restart'")) as unknown as [{ agent_id: string }[]];
+  t.same(rows.map((r) => r.agent_id), ['rita'], 'the offer is on record');
 });

@@ -214,7 +214,11 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
 
   let flushing: Promise<void> | undefined;
   function flushRecords(): Promise<void> {
-    flushing ??= (async () => {
+    if (flushing) return flushing;
+    // Nothing to write: no flush is started. (One started with nothing to write would end before
+    // it was stored as `flushing`, and stay stored there, and no record would be written again.)
+    if (pendingRecords.length === 0) return Promise.resolve();
+    flushing = (async () => {
       try {
         while (pendingRecords.length > 0) {
           const batch = pendingRecords.splice(0, 1000);

@@ -1,10 +1,15 @@
 /**
- * An answer that never becomes a call: the agent's phone answers and hangs up before it is
- * joined to the caller. The caller goes back to the queue at the place it had, the agent is
- * let go (its capacity freed, made not ready: its phone drops calls), and the next agent gets
- * the caller before one who came later; the dropped leg is on record.
+ * From an agent's answer to the call: the answering phone is joined with the caller at once,
+ * before the router's assignment comes back (the parties hear each other one round trip
+ * sooner); and an answer that never becomes a call — the phone hangs up before it is joined —
+ * sends the caller back to the queue at the place it had, lets the agent go (its capacity
+ * freed, made not ready: its phone drops calls), and the next agent gets the caller before one
+ * who came later; the dropped leg is on record.
  */
 import t from 'tap';
+import { createSilentLogger } from '../../server/infra/logger.js';
+import { createAriClient } from '../../server/telephony/ari-client.js';
+import type { RouterRunner } from '../../server/modules/acd/router-runner.js';
 import { bearer, buildVoiceTestApp, jsonApi, eventually, loginAs, serverLog } from '../helpers/app.js';
 import { ensureAsterisk, uniqueName } from '../helpers/asterisk.js';
 import { freeUdpPort, runSipp, runSippUas, waitUdpListening } from '../helpers/sipp.js';
@@ -30,12 +35,61 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
   const entry = `5${Date.now().toString().slice(-7)}`;
   await must('PUT', `/v1/entry-points/${entry}`, { queueId: 'drops' });
   const ready = (a: string) => eventually(async () => (await api('PUT', `/v1/agents/${a}/presence`, { kind: 'ready' })).statusCode === 202, 5000);
-  const phone = async (a: string, scenario: string, calls = 1) => {
-    const done = runSippUas({ instance: asterisk, scenario, ip: '127.0.0.1', port: ports[a]!, timeoutMs: 60_000, calls });
+  const phone = async (a: string, scenario: string, calls = 1, pauseMs?: number) => {
+    const done = runSippUas({ instance: asterisk, scenario, ip: '127.0.0.1', port: ports[a]!, timeoutMs: 60_000, calls, ...(pauseMs !== undefined ? { pauseMs } : {}) });
     await waitUdpListening('127.0.0.1', ports[a]!, 10_000);
     // Wrapped: an async function returning the promise itself would wait for the phone's end.
     return { done };
   };
+
+  await t.test('when an agent answers then it is joined with the caller before the router has assigned the call', async (t) => {
+    const ari = createAriClient({ name: 'join-check', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-check`, logger: createSilentLogger() });
+    // The app decorates itself with the router runner (typed there as its status only).
+    const router = app.router as unknown as RouterRunner;
+    t.teardown(() => {
+      if (!router.isLeader()) router.start();
+    });
+    // The phone rings 1.5 s, answers and talks 8 s.
+    const talks = await phone(taker, 'agent-rings-long-then-talks.xml', 1, 8000);
+    await ready(taker);
+    const callerNumber = `75${Date.now().toString().slice(-7)}`;
+    const caller = runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
+    const rang = await eventually(async () => {
+      const [rows] = (await app.mysql.query('SELECT id FROM voice_calls WHERE caller_number = ? AND rang_at IS NOT NULL', [callerNumber])) as unknown as [{ id: string }[]];
+      return rows[0]?.id;
+    }, 10_000, 20);
+    // While it rings, the router stops: nothing can be assigned until it is back.
+    await router.stop();
+    const members = await eventually(async () => {
+      const b = await ari.request<{ channels: string[] }>('GET', `/bridges/call-${rang}`).catch(() => undefined);
+      return b && b.channels.length === 2 ? b.channels : undefined;
+    }, 5000, 50).catch(() => undefined);
+    t.ok(members?.includes(rang), `the caller is in the call's bridge with the answered phone (${JSON.stringify(members)})`);
+    const task = (await api('GET', `/v1/tasks/${rang}`)).json();
+    t.not(task.state, 'assigned', `the router has not assigned it yet (task ${task.state})`);
+    t.equal((await api('GET', `/v1/calls/${rang}`)).json().answeredAt ?? null, null, 'nor is the call on record as answered');
+    // The router is back: the acceptance is applied and the call goes on as joined.
+    router.start();
+    const assigned = await eventually(async () => {
+      const v = (await api('GET', `/v1/tasks/${rang}`)).json();
+      return v.state === 'assigned' || v.state === 'ended' ? v : undefined;
+    }, 10_000, 100).catch(async () => {
+      t.comment(`router ${JSON.stringify(router.stats())} task ${JSON.stringify((await api('GET', `/v1/tasks/${rang}`)).json())}`);
+      t.comment(serverLog.filter((l) => !l.includes('request completed') && !l.includes('incoming request')).slice(-25).join(''));
+      return { assignedAgentId: undefined };
+    });
+    t.equal(assigned.assignedAgentId, taker);
+    const [p, c] = await Promise.all([talks.done, caller]);
+    t.equal(p.exitCode, 0, `the phone answered, talked and hung up: ${p.errors || p.stderr.slice(-300)}`);
+    t.equal(c.exitCode, 0, `the caller was hung up at the end: ${c.errors || c.stderr.slice(-300)}`);
+    const call = await eventually(async () => {
+      const r = (await api('GET', `/v1/calls/${rang}`)).json();
+      return r.outcome ? r : undefined;
+    }, 5000);
+    t.match(call, { agentId: taker, outcome: 'completed' });
+    // Back to not ready, so the next test decides who is offered calls.
+    await must('PUT', `/v1/agents/${taker}/presence`, { kind: 'not_ready', reason: 'break' });
+  });
 
   await t.test('when the answering phone hangs up at once then the caller keeps its place ahead of a later caller and the next agent takes it', async (t) => {
     // Two callers wait (first, then second) before any agent is ready.
