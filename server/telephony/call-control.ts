@@ -75,6 +75,8 @@ export interface CallControl {
   adopt(server: string, channels: readonly { id: string; kind: 'call' | 'leg'; tag?: string; answered?: boolean }[]): void;
   answer(server: string, callId: string): Promise<void>;
   hangup(server: string, channelId: string): Promise<void>;
+  /** Whether a channel is gone from the media server (it answers "not found" for it). */
+  channelGone(server: string, channelId: string): Promise<boolean>;
   /**
    * Plays prompts to one channel, in order, as one playback; resolves with its id once started.
    * `playbackId` lets the caller name it (to match its `playback_finished` event).
@@ -387,6 +389,15 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       }
     },
     answer: (server, callId) => client(server).channels.answer(callId),
+    async channelGone(server, channelId) {
+      try {
+        await client(server).channels.get(channelId);
+        return false;
+      } catch (err) {
+        if ((err as { kind?: string }).kind === 'not_found') return true;
+        throw err;
+      }
+    },
     hangup(server, channelId) {
       if (calls.has(channelId) || legs.has(channelId)) hungUpByUs.add(channelId);
       return client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound);

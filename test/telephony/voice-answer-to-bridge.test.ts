@@ -1,7 +1,8 @@
 /**
  * From an agent's answer to the call: the answering phone is joined with the caller at once,
  * before the router's assignment comes back (the parties hear each other one round trip
- * sooner); and an answer that never becomes a call — the phone hangs up before it is joined —
+ * sooner), and undone — that phone hung up, the caller back to the music — when the router gives
+ * the call to no one; and an answer that never becomes a call — the phone hangs up before it is joined —
  * sends the caller back to the queue at the place it had, lets the agent go (its capacity
  * freed, made not ready: its phone drops calls), and the next agent gets the caller before one
  * who came later; the dropped leg is on record.
@@ -42,26 +43,29 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     return { done };
   };
 
+  const ari = createAriClient({ name: 'join-check', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-check`, logger: createSilentLogger() });
+  // The app decorates itself with the router runner (typed there as its status only).
+  const router = app.router as unknown as RouterRunner;
+  t.teardown(() => {
+    if (!router.isLeader()) router.start();
+  });
+  const rangCall = (caller: string) => eventually(async () => {
+    const [rows] = (await app.mysql.query('SELECT id FROM voice_calls WHERE caller_number = ? AND rang_at IS NOT NULL', [caller])) as unknown as [{ id: string }[]];
+    return rows[0]?.id;
+  }, 10_000, 20);
+  const bridgeOf = (id: string) => ari.request<{ channels: string[] }>('GET', `/bridges/${id}`).catch(() => undefined);
+
   await t.test('when an agent answers then it is joined with the caller before the router has assigned the call', async (t) => {
-    const ari = createAriClient({ name: 'join-check', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-check`, logger: createSilentLogger() });
-    // The app decorates itself with the router runner (typed there as its status only).
-    const router = app.router as unknown as RouterRunner;
-    t.teardown(() => {
-      if (!router.isLeader()) router.start();
-    });
     // The phone rings 1.5 s, answers and talks 8 s.
     const talks = await phone(taker, 'agent-rings-long-then-talks.xml', 1, 8000);
     await ready(taker);
     const callerNumber = `75${Date.now().toString().slice(-7)}`;
     const caller = runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
-    const rang = await eventually(async () => {
-      const [rows] = (await app.mysql.query('SELECT id FROM voice_calls WHERE caller_number = ? AND rang_at IS NOT NULL', [callerNumber])) as unknown as [{ id: string }[]];
-      return rows[0]?.id;
-    }, 10_000, 20);
+    const rang = await rangCall(callerNumber);
     // While it rings, the router stops: nothing can be assigned until it is back.
     await router.stop();
     const members = await eventually(async () => {
-      const b = await ari.request<{ channels: string[] }>('GET', `/bridges/call-${rang}`).catch(() => undefined);
+      const b = await bridgeOf(`call-${rang}`);
       return b && b.channels.length === 2 ? b.channels : undefined;
     }, 5000, 50).catch(() => undefined);
     t.ok(members?.includes(rang), `the caller is in the call's bridge with the answered phone (${JSON.stringify(members)})`);
@@ -145,5 +149,49 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     const [legs] = (await app.mysql.query("SELECT party, end_reason FROM call_legs WHERE call_id = ? AND kind = 'agent' ORDER BY started_at", [firstId])) as unknown as [{ party: string; end_reason: string | null }[]];
     t.same(legs.map((l) => l.party), [dropper, taker], "both agent legs of the first call are on record");
     t.equal(legs[0]?.end_reason, 'dropped', "the dropped leg's end says so");
+  });
+
+  await t.test('when the router does not give the call to the joined answer then that phone is hung up, the caller hears the music again and the next agent takes it', async (t) => {
+    await must('PUT', `/v1/agents/${taker}/presence`, { kind: 'not_ready', reason: 'break' });
+    const answers = await phone(dropper, 'agent-rings-long-waits-for-far-end.xml');
+    await ready(dropper);
+    const callerNumber = `76${Date.now().toString().slice(-7)}`;
+    const caller = runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
+    const callId = await rangCall(callerNumber);
+    // While the phone rings the router stops, and the agent goes not ready: once back, the router
+    // withdraws the offer before it sees the answer, so the answer it then sees is refused.
+    await router.stop();
+    t.equal((await api('PUT', `/v1/agents/${dropper}/presence`, { kind: 'not_ready', reason: 'break' })).statusCode, 202);
+    const joined = await eventually(async () => {
+      const b = await bridgeOf(`call-${callId}`);
+      return b && b.channels.length === 2 ? b.channels : undefined;
+    }, 5000, 50).catch(() => undefined);
+    t.ok(joined?.includes(callId), `the answer was joined with the caller (${JSON.stringify(joined)})`);
+    if (!joined) {
+      const [ds] = (await app.mysql.query('SELECT task_id, kind, body FROM route_decisions ORDER BY decided_at DESC, event_id DESC, idx DESC LIMIT 12')) as unknown as [{ task_id: string; kind: string; body: unknown }[]];
+      t.comment(`call ${callId} decisions: ${JSON.stringify(ds).slice(0, 4000)}`);
+    }
+    router.start();
+    const hungUp = await answers.done;
+    t.equal(hungUp.exitCode, 0, `the joined phone was hung up by the server: ${hungUp.errors || hungUp.stderr.slice(-300)}`);
+    const held = await eventually(async () => {
+      const all = await ari.request<{ id: string; channels: string[] }[]>('GET', '/bridges');
+      const mine = all.find((b) => b.channels.includes(callId));
+      return mine && !mine.id.startsWith('call-') ? mine : undefined;
+    }, 5000, 100).catch(() => undefined);
+    t.ok(held, `the caller is back in the queue's holding bridge (${held?.id})`);
+    t.equal((await api('GET', `/v1/calls/${callId}`)).json().outcome ?? null, null, 'the call goes on');
+    t.equal((await api('GET', `/v1/tasks/${callId}`)).json().state, 'queued', 'its task waits in the queue again');
+
+    const takes = await phone(taker, 'agent-answers-then-hangs-up.xml');
+    await ready(taker);
+    const [took, c] = await Promise.all([takes.done, caller]);
+    t.equal(took.exitCode, 0, `the next phone answered, talked and hung up: ${took.errors || took.stderr.slice(-300)}`);
+    t.equal(c.exitCode, 0, `the caller was hung up at the end: ${c.errors || c.stderr.slice(-300)}`);
+    const call = await eventually(async () => {
+      const r = (await api('GET', `/v1/calls/${callId}`)).json();
+      return r.outcome ? r : undefined;
+    }, 5000);
+    t.match(call, { agentId: taker, outcome: 'completed' });
   });
 });

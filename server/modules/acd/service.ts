@@ -166,10 +166,12 @@ export function createAcdService(deps: AcdServiceDeps) {
      * queue (the voice service) passes it: the release must not wait for, or fail on, that record
      * (the router itself refuses a release of a task the agent does not hold).
      */
-    async releaseTask(agentId: string, taskId: string, known?: { queueId: string }): Promise<void> {
+    async releaseTask(agentId: string, taskId: string, known?: { queueId: string; wrapUp?: boolean }): Promise<void> {
       const row = known ? undefined : await deps.sql.getTask(deps.tenantId, taskId);
       if (!known && (!row || String(row.assigned_agent_id) !== agentId)) throw acdErrors.taskNotFound(taskId);
       await store.append({ type: 'capacity_released', agentId, taskId }, now());
+      // No after-call work for a task that never became work (an answer that could not be joined).
+      if (known?.wrapUp === false) return;
       const rules = await deps.afterCall?.(known ? known.queueId : String(row?.queue_id));
       if (rules && rules.wrapUpMs > 0) {
         const current = (await store.presenceOf(agentId))?.presence.kind;

@@ -894,9 +894,12 @@ export function createVoiceService(deps: VoiceDeps) {
    * call is made not ready (`call_dropped`), so a broken phone is not offered the caller again.
    * After MAX_CONNECT_FAILURES the call ends (`connect_failed`) instead of going round forever.
    */
-  async function connectFailed(call: LiveCall, agentId: string, offerId: string, why: 'agent_left' | 'media_error', hadBridge: boolean): Promise<void> {
+  async function connectFailed(call: LiveCall, agentId: string, offerId: string, cause: 'agent_left' | 'media_error', hadBridge: boolean): Promise<void> {
     byOffer.delete(offerId);
     const legId = call.agentOfferId === offerId ? call.agentLeg : call.legs[offerId];
+    // A joining refused because the phone had just hung up (its end not seen on this lane yet)
+    // is the phone's doing, not the media server's.
+    const why = cause === 'media_error' && legId && (await cc().channelGone(call.server, legId).catch(() => false)) ? 'agent_left' : cause;
     delete call.legs[offerId];
     if (live.get(call.callId) !== call || call.state === 'ended') return;
     const taskId = call.taskId;
@@ -926,9 +929,11 @@ export function createVoiceService(deps: VoiceDeps) {
       }
     }
     await persist(call);
-    safe('release agent', deps.acd.releaseTask(agentId, taskId, { queueId: call.queueId }).then(async () => {
+    // Not ready before the release, so the router never offers that phone the next call; no
+    // wrap-up either way (nothing was said).
+    safe('release agent', (async () => {
       if (why === 'agent_left') await deps.acd.setPresence(agentId, { kind: 'not_ready', reason: 'call_dropped' });
-    }));
+    })().finally(() => deps.acd.releaseTask(agentId, taskId, { queueId: call.queueId, wrapUp: false })));
     deps.events.publish('voice.connect_failed', { tenantId: deps.tenantId, callId: call.callId, agentId, reason: why, attempt: call.connectFailures });
     if (call.connectFailures >= MAX_CONNECT_FAILURES) {
       log.warn({ callId: call.callId, failures: call.connectFailures }, 'the call could not be connected to an agent; ending it');
