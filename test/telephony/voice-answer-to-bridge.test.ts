@@ -126,9 +126,11 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     t.equal(first.assignedAgentId, dropper, 'the first caller was assigned to the agent who answered');
     const requeued = await eventually(async () => {
       const v = await api('GET', `/v1/tasks/${firstId}~1`);
-      return v.statusCode === 200 && v.json().state === 'queued' ? (v.json() as { queueId: string }) : undefined;
+      return v.statusCode === 200 && v.json().state === 'queued' ? (v.json() as { queueId: string; waitingSince: string; enqueuedAt: string }) : undefined;
     }, 5000, 100);
     t.equal(requeued.queueId, 'drops', 'the first caller is back in its queue');
+    t.equal(requeued.waitingSince, first.waitingSince, `its place is the one it had: waiting since ${first.waitingSince}`);
+    t.ok(Date.parse(requeued.enqueuedAt) > Date.parse(requeued.waitingSince), 'while this visit started later');
     t.equal((await api('GET', `/v1/calls/${firstId}`)).json().outcome ?? null, null, 'its call goes on');
 
     // The next agent takes both, the first caller first: it kept its place ahead of the second.

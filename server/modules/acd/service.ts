@@ -124,6 +124,10 @@ export function createAcdService(deps: AcdServiceDeps) {
     async getTask(id: string) {
       const row = await deps.sql.getTask(deps.tenantId, id);
       if (!row) throw acdErrors.taskNotFound(id);
+      // The place in the queue: when the customer started waiting (kept across a requeue, a
+      // transfer back or a callback), which the task's own row time (this visit) is not.
+      const body = (typeof row.body === 'string' ? JSON.parse(row.body) : row.body) as { enqueuedAt?: unknown } | null;
+      const waitingSince = typeof body?.enqueuedAt === 'number' && Number.isFinite(body.enqueuedAt) ? new Date(body.enqueuedAt).toISOString() : undefined;
       return {
         id: String(row.id),
         queueId: String(row.queue_id),
@@ -133,6 +137,7 @@ export function createAcdService(deps: AcdServiceDeps) {
         assignedAgentId: row.assigned_agent_id == null ? null : String(row.assigned_agent_id),
         endReason: row.end_reason == null ? null : String(row.end_reason),
         enqueuedAt: row.enqueued_at instanceof Date ? row.enqueued_at.toISOString() : String(row.enqueued_at),
+        ...(waitingSince ? { waitingSince } : {}),
       };
     },
 
