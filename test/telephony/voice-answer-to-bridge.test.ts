@@ -53,6 +53,11 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     const [rows] = (await app.mysql.query('SELECT id FROM voice_calls WHERE caller_number = ? AND rang_at IS NOT NULL', [caller])) as unknown as [{ id: string }[]];
     return rows[0]?.id;
   }, 10_000, 20);
+  /** The call's record once it has ended. */
+  const endedCall = (id: string) => eventually(async () => {
+    const r = (await api('GET', `/v1/calls/${id}`)).json();
+    return r.outcome ? (r as { agentId: string; outcome: string; answeredAt: string }) : undefined;
+  }, 5000);
   const bridgeOf = (id: string) => ari.request<{ channels: string[] }>('GET', `/bridges/${id}`).catch(() => undefined);
 
   await t.test('when an agent answers then it is joined with the caller before the router has assigned the call', async (t) => {
@@ -86,10 +91,7 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     const [p, c] = await Promise.all([talks.done, caller]);
     t.equal(p.exitCode, 0, `the phone answered, talked and hung up: ${p.errors || p.stderr.slice(-300)}`);
     t.equal(c.exitCode, 0, `the caller was hung up at the end: ${c.errors || c.stderr.slice(-300)}`);
-    const call = await eventually(async () => {
-      const r = (await api('GET', `/v1/calls/${rang}`)).json();
-      return r.outcome ? r : undefined;
-    }, 5000);
+    const call = await endedCall(rang);
     t.match(call, { agentId: taker, outcome: 'completed' });
     // Back to not ready, so the next test decides who is offered calls.
     await must('PUT', `/v1/agents/${taker}/presence`, { kind: 'not_ready', reason: 'break' });
@@ -140,11 +142,7 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     t.equal(took.exitCode, 0, `the second phone answered both calls: ${took.errors || took.stderr.slice(-300)}`);
     t.equal(c1.exitCode, 0, `the first caller was answered and hung up at the end: ${c1.errors || c1.stderr.slice(-300)}`);
     t.equal(c2.exitCode, 0, `the second caller too: ${c2.errors || c2.stderr.slice(-300)}`);
-    const callOf = (id: string) => eventually(async () => {
-      const r = (await api('GET', `/v1/calls/${id}`)).json();
-      return r.outcome ? (r as { agentId: string; outcome: string; answeredAt: string }) : undefined;
-    }, 5000);
-    const [call1, call2] = [await callOf(firstId), await callOf(secondId)];
+    const [call1, call2] = [await endedCall(firstId), await endedCall(secondId)];
     t.match(call1, { agentId: taker, outcome: 'completed' });
     t.match(call2, { agentId: taker, outcome: 'completed' });
     t.ok(Date.parse(call1.answeredAt) < Date.parse(call2.answeredAt), `the first caller was answered before the second (${call1.answeredAt} < ${call2.answeredAt})`);
@@ -190,10 +188,7 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     const [took, c] = await Promise.all([takes.done, caller]);
     t.equal(took.exitCode, 0, `the next phone answered, talked and hung up: ${took.errors || took.stderr.slice(-300)}`);
     t.equal(c.exitCode, 0, `the caller was hung up at the end: ${c.errors || c.stderr.slice(-300)}`);
-    const call = await eventually(async () => {
-      const r = (await api('GET', `/v1/calls/${callId}`)).json();
-      return r.outcome ? r : undefined;
-    }, 5000);
+    const call = await endedCall(callId);
     t.match(call, { agentId: taker, outcome: 'completed' });
   });
 });

@@ -787,7 +787,7 @@ export function createVoiceService(deps: VoiceDeps) {
         return serial(call.callId, async () => {
           if (call.consult?.taskId === d.taskId) return consultAnswered(call, d.agentId, d.offerId);
           if (call.taskId === d.taskId && call.state === 'queued') {
-            const hadBridge = joining.get(call.callId)?.hadBridge ?? call.bridgeId !== undefined;
+            const hadBridge = hadBridgeBeforeAnswer(call);
             await connectAgent(call, d.agentId, d.offerId, d.waitedMs).catch(async (err: unknown) => {
               // The media server refused the joining (under overload, a request that timed out):
               // the caller goes back to the queue at its place; the agent is let go.
@@ -937,18 +937,23 @@ export function createVoiceService(deps: VoiceDeps) {
     deps.events.publish('voice.connect_failed', { tenantId: deps.tenantId, callId: call.callId, agentId, reason: why, attempt: call.connectFailures });
     if (call.connectFailures >= MAX_CONNECT_FAILURES) {
       log.warn({ callId: call.callId, failures: call.connectFailures }, 'the call could not be connected to an agent; ending it');
-      if (madeBridge) safe('destroy bridge', cc().destroyBridge(call.server, madeBridge));
-      return end(call, 'connect_failed');
-    }
-    try {
-      await enterQueue(call, { queueId: call.queueId, waitingSince: call.waitingSince ?? call.arrivedAt, ...(call.priority !== undefined ? { priority: call.priority } : {}), ...(call.ivr ? { context: call.ivr } : {}) });
-    } catch (err) {
-      // The caller is gone too (its own hang-up follows) or the media server is: nothing to wait for.
-      log.warn({ err, callId: call.callId }, 'the caller could not go back to the queue; ending the call');
       await end(call, 'connect_failed');
-    } finally {
-      if (madeBridge) safe('destroy bridge', cc().destroyBridge(call.server, madeBridge));
+    } else {
+      try {
+        await enterQueue(call, { queueId: call.queueId, waitingSince: call.waitingSince ?? call.arrivedAt, ...(call.priority !== undefined ? { priority: call.priority } : {}), ...(call.ivr ? { context: call.ivr } : {}) });
+      } catch (err) {
+        // The caller is gone too (its own hang-up follows) or the media server is: nothing to wait for.
+        log.warn({ err, callId: call.callId }, 'the caller could not go back to the queue; ending the call');
+        await end(call, 'connect_failed');
+      }
     }
+    // After the caller has left it (back to the music, or hung up with the call's end).
+    if (madeBridge) safe('destroy bridge', cc().destroyBridge(call.server, madeBridge));
+  }
+
+  /** Whether the call had its bridge before this answer (a transfer back into a queue keeps it). */
+  function hadBridgeBeforeAnswer(call: LiveCall): boolean {
+    return joining.get(call.callId)?.hadBridge ?? call.bridgeId !== undefined;
   }
 
   /**
@@ -1000,14 +1005,14 @@ export function createVoiceService(deps: VoiceDeps) {
   async function connectAgent(call: LiveCall, agentId: string, offerId: string, waitedMs: number): Promise<void> {
     const legId = call.legs[offerId];
     // The answered phone hung up before the joining (its leg ended on this lane first).
-    if (!legId) return connectFailed(call, agentId, offerId, 'agent_left', joining.get(call.callId)?.hadBridge ?? call.bridgeId !== undefined);
+    if (!legId) return connectFailed(call, agentId, offerId, 'agent_left', hadBridgeBeforeAnswer(call));
     // Joined on the answer already (joinOnAnswer), or another answer was joined first.
     const joinedOffer = call.joinedOffer;
     const early = joining.get(call.callId);
     joining.delete(call.callId);
     call.joinedOffer = undefined;
     const otherLeg = joinedOffer !== undefined && joinedOffer !== offerId ? call.legs[joinedOffer] : undefined;
-    if (otherLeg && joinedOffer) {
+    if (joinedOffer && otherLeg) {
       // The router gave the call to this answer, not to the one joined first: that leg goes.
       delete call.legs[joinedOffer];
       byLeg.delete(otherLeg);
