@@ -30,7 +30,7 @@ import { routingRoutes } from './modules/routing/routes.js';
 import { acdRoutes } from './modules/acd/routes.js';
 import { createAcdService } from './modules/acd/service.js';
 import { createAcdSqlStore } from './modules/acd/store.js';
-import { createRouterRunner } from './modules/acd/router-runner.js';
+import { createRouterRunner, type RouterRunner } from './modules/acd/router-runner.js';
 import { hostname } from 'node:os';
 import { createDecisionFeed } from './modules/acd/decision-feed.js';
 import { voiceRoutes } from './modules/voice/routes.js';
@@ -174,6 +174,9 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     closing = true;
     clearTimeout(bootstrapTimer);
   });
+  // This process's router, when it runs one: its decisions go to this process's decision feed
+  // at once, besides the stream (see DecisionFeed.takeLocal).
+  let localRouter: RouterRunner | undefined;
   if (config.router.enabled) {
     const routerRedis = app.redis.duplicate();
     const runner = createRouterRunner({
@@ -182,6 +185,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
       clock: app.clock, log: app.log, leaseTtlMs: config.router.leaseMs,
     });
     app.decorate('router', runner);
+    localRouter = runner;
     app.addHook('onReady', async () => {
       bootstrapInBackground();
       runner.start();
@@ -303,6 +307,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     // restarted process takes over the calls it held (see voice.reconcile).
     const feed = createDecisionFeed(app.redis, partition, app.log, { cursorKey: `voice:t${app.tenantId}:feed-cursor:${config.asterisk.app}` });
     feed.subscribe((d) => voice.onDecision(d));
+    const stopTakingLocal = localRouter?.onPublished((p) => feed.takeLocal(p));
     options.calls.onEvent((e) => voice.onCallEvent(e));
     options.calls.onEvent((e) => (e.type === 'recording_ended' ? recordings.recordingEnded(e) : undefined));
     options.calls.onEvent((e) => ivrExecutor.onCallEvent(e));
@@ -310,7 +315,10 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
       await voice.restore().catch((err: unknown) => app.log.error({ err }, 'could not read live calls back from Redis'));
       feed.start();
     });
-    app.addHook('onClose', async () => feed.stop());
+    app.addHook('onClose', async () => {
+      stopTakingLocal?.();
+      await feed.stop();
+    });
   }
   const sipLogins = createSipLoginService({
     store: createSipLoginStore(app.mysql),

@@ -228,3 +228,31 @@ t.test('a router stopped (even twice) and started again in the same process goes
   const [rows] = (await app.mysql.query("SELECT agent_id FROM offers WHERE task_id = 'after-restart'")) as unknown as [{ agent_id: string }[]];
   t.same(rows.map((r) => r.agent_id), ['rita'], 'the offer is on record');
 });
+t.test('a router hands each batch it publishes to local listeners with the stream ids the decisions got, each batch naming the decision it published just before', async (t) => {
+  const { app, H, put } = await routingApp(t);
+  t.equal((await put('/v1/skills/local', { name: 'Local' })).statusCode, 201);
+  t.equal((await put('/v1/queues/local', { name: 'Local', strategy: 'longest_idle', skills: [{ skillId: 'local', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 } })).statusCode, 201);
+  const agents = ['lena', 'lars', 'liv'];
+  for (const a of agents) t.equal((await put(`/v1/agents/${a}`, { name: a, skills: [{ skillId: 'local', level: 5 }] })).statusCode, 201);
+  const router = app.router as unknown as RouterRunner;
+  await eventually(async () => router.isLeader(), 5000);
+  const batches: { previous: string | undefined; ids: string[]; kinds: string[] }[] = [];
+  const unsubscribe = router.onPublished((p) => batches.push({ previous: p.previous, ids: p.decisions.map((d) => d.id), kinds: p.decisions.map((d) => d.decision.kind) }));
+  t.teardown(unsubscribe);
+  for (const a of agents) t.equal((await app.inject({ method: 'PUT', url: `/v1/agents/${a}/presence`, headers: H, payload: { kind: 'ready' } })).statusCode, 202);
+  // One task at a time, each routed before the next: three batches at least.
+  for (const id of ['local-1', 'local-2', 'local-3']) {
+    t.equal((await app.inject({ method: 'POST', url: '/v1/tasks', headers: H, payload: { id, queueId: 'local', channel: 'chat' } })).statusCode, 201);
+    await eventually(async () => (await app.inject({ method: 'GET', url: `/v1/tasks/${id}`, headers: H })).json().state === 'offered', 5000);
+  }
+  await eventually(async () => batches.filter((b) => b.kinds.includes('route')).length === 3, 5000);
+  t.ok(batches.length >= 3, `${batches.length} batches handed over`);
+  // Every batch but the first of the term follows the one before it, and the stream holds each
+  // decision under the id the listener was given.
+  for (let i = 1; i < batches.length; i++) t.equal(batches[i]!.previous, batches[i - 1]!.ids.at(-1), `batch ${i} names the last decision of batch ${i - 1}`);
+  const all = batches.flatMap((b) => b.ids);
+  const stream = await app.redis.xrange(`acd:{t${app.tenantId}}:out`, all[0]!, all.at(-1)!);
+  t.same(stream.map(([id]) => id), all, 'the stream holds exactly the handed-over decisions, in the same order');
+  const route = stream.find(([, f]) => JSON.parse(f[f.indexOf('d') + 1] ?? 'null').kind === 'route');
+  t.ok(route && batches.some((b) => b.ids.includes(route[0]) && b.kinds.includes('route')), 'the route decision is the one in the stream under its id');
+});

@@ -28,11 +28,25 @@ export interface RouterRunnerOptions {
   onApplied?: (batch: readonly { entry: InputEntry; decisions: readonly RouterDecision[] }[], emitted: boolean) => void;
 }
 
+/**
+ * Decisions this runner has just published to the partition's decision stream, with their
+ * stream ids. `previous` is the id of the decision this runner published last before them in
+ * the same lease term (undefined for the first batch of a term): nothing lies between the two in
+ * the stream, since only the lease holder appends to it. A follower in this process that has
+ * handled exactly `previous` may take them at once instead of reading them back from the stream.
+ */
+export interface PublishedDecisions {
+  previous: string | undefined;
+  decisions: readonly { id: string; decision: RouterDecision }[];
+}
+
 export interface RouterRunner {
   start(): void;
   stop(): Promise<void>;
   isLeader(): boolean;
   stats(): { leader: boolean; cursor: string; applied: number; lastTakeoverMs: number | undefined };
+  /** Calls `listener` after each fenced write that published decisions; returns an unsubscribe. */
+  onPublished(listener: (p: PublishedDecisions) => void): () => void;
 }
 
 /** Events that touch one agent's desktop, and which agent. */
@@ -78,6 +92,9 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
   let tickPending = false;
   let applied = 0;
   let lastTakeoverMs: number | undefined;
+  // The id of the last decision published in this lease term (see PublishedDecisions).
+  let lastPublished: string | undefined;
+  const publishedListeners = new Set<(p: PublishedDecisions) => void>();
   const pendingRecords: { entry: InputEntry; decisions: readonly RouterDecision[]; configVersion: string }[] = [];
   const touchedQueues = new Set<string>();
 
@@ -110,6 +127,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
   async function takeOver(h: LeaseHandle): Promise<void> {
     const started = Date.now();
     handle = h;
+    lastPublished = undefined;
     lastRenew = opts.clock.now();
     keepRenewing();
     const snap = await store.loadSnapshot();
@@ -132,6 +150,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     clearInterval(renewTimer);
     handle = undefined;
     router = undefined;
+    lastPublished = undefined;
   }
 
   /** Applies entries in order, publishes what is new, records everything. False when the lease was lost. */
@@ -146,15 +165,17 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       applied++;
     }
     const fresh = batch.filter((b) => compareIds(b.entry.id, emittedUpTo) > 0);
-    const ops = fresh.length > 0 ? publishOps(fresh) : [];
+    const { ops, decisionAt } = fresh.length > 0 ? publishOps(fresh) : { ops: [], decisionAt: new Map<number, RouterDecision>() };
     if (ops.length > 0 || fresh.length > 0) {
       const lastId = batch[batch.length - 1]!.entry.id;
       ops.push({ op: 'set', key: k.emitted, value: lastId });
-      if (!(await store.fenced(handle.value, ops))) {
+      const ids = await store.fenced(handle.value, ops);
+      if (!ids) {
         stepDown('fenced write refused');
         return false;
       }
       emittedUpTo = lastId;
+      if (decisionAt.size > 0) announcePublished(ops, ids, decisionAt);
     }
     opts.onApplied?.(batch, fresh.length > 0);
     for (const b of batch) pendingRecords.push({ ...b, configVersion: router?.config.version ?? '0' });
@@ -163,8 +184,32 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     return true;
   }
 
-  function publishOps(batch: { entry: InputEntry; decisions: readonly RouterDecision[] }[]): FencedOp[] {
+  /** Hands the decisions of a fenced write, with the stream ids it gave them, to the listeners. */
+  function announcePublished(ops: readonly FencedOp[], ids: readonly string[], decisionAt: ReadonlyMap<number, RouterDecision>): void {
+    const decisions: { id: string; decision: RouterDecision }[] = [];
+    let next = 0;
+    ops.forEach((op, i) => {
+      if (op.op !== 'xadd') return;
+      const id = ids[next++];
+      const decision = decisionAt.get(i);
+      if (decision && id) decisions.push({ id, decision });
+    });
+    if (decisions.length === 0) return;
+    const published: PublishedDecisions = { previous: lastPublished, decisions };
+    lastPublished = decisions[decisions.length - 1]!.id;
+    for (const listener of publishedListeners) {
+      try {
+        listener(published);
+      } catch (err) {
+        log.error({ err }, 'a listener of published decisions failed');
+      }
+    }
+  }
+
+  /** The writes that publish a batch's decisions, and which of them append a decision (by op index). */
+  function publishOps(batch: { entry: InputEntry; decisions: readonly RouterDecision[] }[]): { ops: FencedOp[]; decisionAt: Map<number, RouterDecision> } {
     const ops: FencedOp[] = [];
+    const decisionAt = new Map<number, RouterDecision>();
     const touchedAgents = new Set<string>();
     for (const { entry, decisions } of batch) {
       const input = entry.input;
@@ -175,6 +220,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       }
       if (entry.input.type === 'task_enqueued') touchedQueues.add(entry.input.task.queueId);
       for (const d of decisions) {
+        decisionAt.set(ops.length, d);
         ops.push({ op: 'xadd', key: k.decisions, fields: { ev: entry.id, d: JSON.stringify(d) }, maxlen: 100000 });
         for (const agentId of agentOf(d)) {
           touchedAgents.add(agentId);
@@ -195,7 +241,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       const v = agentView(router!.state, agentId);
       if (v) ops.push({ op: 'hset', key: k.presence, field: agentId, value: JSON.stringify({ presence: v.presence, loadUnits: v.loadUnits, capacity: v.capacity, since: v.idleSince }) });
     }
-    return ops;
+    return { ops, decisionAt };
   }
 
   // The channel and queue of a task, from this batch or the router's knowledge of it.
@@ -323,6 +369,10 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       }
     },
     isLeader: () => handle !== undefined,
+    onPublished(listener) {
+      publishedListeners.add(listener);
+      return () => publishedListeners.delete(listener);
+    },
     stats: () => ({ leader: handle !== undefined, cursor, applied, lastTakeoverMs }),
   };
 }

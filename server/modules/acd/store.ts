@@ -33,23 +33,27 @@ export type FencedOp =
   | { op: 'lpush'; key: string; value: string; keep: number }
   | { op: 'set'; key: string; value: string };
 
-/** Applies a batch only while the caller still holds the lease (KEYS[1]) with its value (ARGV[1]). */
+/**
+ * Applies a batch only while the caller still holds the lease (KEYS[1]) with its value (ARGV[1]);
+ * answers 0, or 1 followed by the ids its stream appends were given, in order.
+ */
 const FENCED_BATCH = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local ops = cjson.decode(ARGV[2])
+local out = {1}
 for _, o in ipairs(ops) do
   local k = KEYS[o.k]
   if o.op == 'xadd' then
     local args = {k, 'MAXLEN', '~', o.maxlen, '*'}
     for f, v in pairs(o.fields) do table.insert(args, f); table.insert(args, v) end
-    redis.call('XADD', unpack(args))
+    out[#out + 1] = redis.call('XADD', unpack(args))
   elseif o.op == 'hset' then redis.call('HSET', k, o.f, o.v)
   elseif o.op == 'hdel' then redis.call('HDEL', k, o.f)
   elseif o.op == 'lpush' then redis.call('LPUSH', k, o.v); redis.call('LTRIM', k, 0, o.keep - 1)
   elseif o.op == 'set' then redis.call('SET', k, o.v)
   end
 end
-return 1`;
+return out`;
 
 /** Stream ids compare as (milliseconds, sequence). */
 export function compareIds(a: string, b: string): number {
@@ -102,8 +106,11 @@ export function createAcdRedisStore(redis: Redis, partition: string) {
     async lastEmitted(): Promise<string> {
       return (await redis.get(keys.emitted)) ?? '0-0';
     },
-    /** Runs the ops only if `leaseValue` still holds the lease; false means we lost it. */
-    async fenced(leaseValue: string, ops: FencedOp[]): Promise<boolean> {
+    /**
+     * Runs the ops only if `leaseValue` still holds the lease: the ids of its stream appends, in
+     * the order of the ops; false means we lost the lease.
+     */
+    async fenced(leaseValue: string, ops: FencedOp[]): Promise<string[] | false> {
       const keyList: string[] = [keys.lease];
       const index = new Map<string, number>([[keys.lease, 1]]);
       const k = (key: string): number => {
@@ -129,8 +136,9 @@ export function createAcdRedisStore(redis: Redis, partition: string) {
             return { op: 'set', k: k(o.key), v: o.value };
         }
       });
-      const r = await redis.eval(FENCED_BATCH, keyList.length, ...keyList, leaseValue, JSON.stringify(encoded));
-      return Number(r) === 1;
+      const r = (await redis.eval(FENCED_BATCH, keyList.length, ...keyList, leaseValue, JSON.stringify(encoded))) as unknown;
+      if (!Array.isArray(r) || Number(r[0]) !== 1) return false;
+      return r.slice(1).map(String);
     },
     async presenceOf(agentId: string): Promise<{ presence: { kind: string; reason?: string; until?: number }; since: number } | undefined> {
       const raw = await redis.hget(keys.presence, agentId);

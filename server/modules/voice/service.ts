@@ -470,10 +470,13 @@ export function createVoiceService(deps: VoiceDeps) {
     call.waitingSince = q.waitingSince ?? call.waitingSince ?? call.arrivedAt;
     if (q.priority !== undefined) call.priority = q.priority;
     if (q.context) call.ivr = q.context;
-    await persist(call);
-    // The task, the music and the records go together: the router's offer is taken on this call's
-    // lane, after all three, so nothing acts on the call half queued, and the caller reaches an
-    // agent after the slowest of them instead of after their sum.
+    // The live record, the task, the music and the records go together: the router's offer is
+    // taken on this call's lane, after all of them, so nothing acts on the call half queued, and
+    // the caller reaches an agent after the slowest of them instead of after their sum. The
+    // record is not awaited before the task: its write goes out first on the Redis connection the
+    // task's router entry goes out on (after the task's row), so a task in the router always has
+    // its call saved as queued.
+    const saved = persist(call);
     const held = call.callback
       ? undefined
       : (async () => {
@@ -493,7 +496,7 @@ export function createVoiceService(deps: VoiceDeps) {
       ...(q.preferredAgentId ? { preferredAgentId: q.preferredAgentId, preferredForSeconds: q.preferForSeconds ?? 30 } : {}),
       ...(call.waitingSince < now() ? { enqueuedAt: call.waitingSince } : {}),
     });
-    await Promise.all([held, recorded, enqueued]);
+    await Promise.all([saved, held, recorded, enqueued]);
   }
 
   /** Leaving the queue without an agent: at max wait a message or a voicemail, when closed a message. */
