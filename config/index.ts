@@ -18,7 +18,7 @@ export interface Config {
   auth: { tokenSecret: string; tokenTtlSeconds: number; maxFailures: number; throttleWindowSeconds: number };
   asterisk: { servers: AsteriskServerConfig[]; app: string; requestTimeoutMs: number; connections: number };
   router: { enabled: boolean; leaseMs: number };
-  voice: { outboundDial: string; outboundRingSeconds: number; agentTransferWaitSeconds: number; callbackAttempts: number; callbackRetrySeconds: number };
+  voice: { outboundDial: string; outboundRingSeconds: number; agentTransferWaitSeconds: number; callbackAttempts: number; callbackRetrySeconds: number; holdBridgeShards: number; sweepSeconds: number };
   recording: { retentionDays: number; retentionEveryMinutes: number };
   ivr: { mediaBaseUrl: string; ttsCommand: string; soxCommand: string; ttsCacheDir: string; ttsDefaultVoice: string; ttsTimeoutMs: number; ttsFallbackSound: string };
   customers: { defaultCountryCode: string };

@@ -277,7 +277,10 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     callbackAttempts: config.voice.callbackAttempts,
     callbackRetrySeconds: config.voice.callbackRetrySeconds,
     defaultServer: () => config.asterisk.servers[0]?.name,
-    holdBridgeId: (queueId) => `hold-${config.asterisk.app}-${app.tenantId}-${queueId}`,
+    // Shard 0 keeps the name a queue's single holding bridge always had.
+    holdBridgeId: (queueId, shard) => `hold-${config.asterisk.app}-${app.tenantId}-${queueId}${shard ? `-${shard}` : ''}`,
+    holdBridgeShards: config.voice.holdBridgeShards,
+    sweepEveryMs: config.voice.sweepSeconds * 1000,
     customers: { resolve: (input) => customers.resolve(input), linkInteraction: (customerId, interactionId, channel, at) => customers.linkInteraction(customerId, interactionId, channel, at) },
   });
   app.jobs.register('voice.callback_due', async (payload) => {
@@ -317,6 +320,7 @@ export async function buildApp(config: Config, options: BuildAppOptions): Promis
     });
     app.addHook('onClose', async () => {
       stopTakingLocal?.();
+      voice.close();
       await feed.stop();
     });
   }

@@ -3,6 +3,7 @@ export * from './calendar.js';
 export * from './capacity.js';
 export * from './channel.js';
 export * from './errors.js';
+export * from './holding-bridge.js';
 export * from './offer.js';
 export * from './presence.js';
 export * from './queue.js';

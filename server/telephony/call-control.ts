@@ -144,6 +144,8 @@ export interface CallControl {
   snoop(server: string, channelId: string, opts: { snoopId: string; listen: AudioDirection; speak: AudioDirection; timeoutMs?: number }): Promise<void>;
 }
 
+/** Pauses between the tries of a hang-up the media server did not answer (about 30 s in all). */
+const HANGUP_RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15000] as const;
 const LEG_ARG = 'leg';
 /** Our legs' channel ids: a leg still ringing is not in the application yet, so its id tells it apart. */
 const LEG_ID_PREFIX = 'leg-';
@@ -398,9 +400,24 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
         throw err;
       }
     },
-    hangup(server, channelId) {
+    async hangup(server, channelId) {
       if (calls.has(channelId) || legs.has(channelId)) hungUpByUs.add(channelId);
-      return client(server).channels.hangup(channelId, 'normal').catch(ignoreNotFound);
+      // A hang-up the media server did not answer (a request timed out under overload, a
+      // reconnect) is asked again until the channel is gone: a channel we ended must not stay
+      // up, holding a phone or a trunk. Channel ids are never reused, so a late repeat is harmless.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await client(server).channels.hangup(channelId, 'normal');
+          return;
+        } catch (err) {
+          const e = err as { kind?: string; retryable?: boolean };
+          if (e.kind === 'not_found') return;
+          const wait = HANGUP_RETRY_MS[attempt];
+          if (!e.retryable || wait === undefined) throw err;
+          log.warn({ err, server, channelId, attempt: attempt + 1 }, 'hang-up not answered; asking again');
+          await new Promise((r) => setTimeout(r, wait).unref());
+        }
+      }
     },
     async play(server, channelId, media, opts) {
       const p = await client(server).channels.play(channelId, {

@@ -9,6 +9,7 @@ import type { CallControl, CallEvent } from '../../telephony/index.js';
 import type { IvrContext, TerminalAction } from '../../../ivr/index.js';
 import type { AcdService } from '../acd/service.js';
 import type { QueueVoiceRules } from '../routing/service.js';
+import { holdingShard } from '../../domain/holding-bridge.js';
 import { voiceErrors } from './errors.js';
 import type { EntryPoint, LiveCallRecord, LiveCallStore, PartyLeg, TransferTarget, VoiceStore } from './store.js';
 import './events.js';
@@ -110,12 +111,24 @@ export interface VoiceDeps {
   /** Dial attempts of a callback (default 3) and the pause between them (default 120 s). */
   callbackAttempts?: number;
   callbackRetrySeconds?: number;
+  /** How often what calls left behind on a media server is looked for (see `sweep`); 0 or absent: never. */
+  sweepEveryMs?: number;
   /** Upper bound of a playback we wait for before going on (a lost event must not strand a call). */
   playbackWaitMs?: number;
   /** The media server that places callbacks asked for over the API. */
   defaultServer?(): string | undefined;
-  /** The id of a queue's holding bridge on the media server (shared servers: tenants and applications apart). */
-  holdBridgeId?(queueId: string): string;
+  /**
+   * The id of one of a queue's holding bridges on the media server (shared servers: tenants and
+   * applications apart). Shard 0 is the queue's first bridge.
+   */
+  holdBridgeId?(queueId: string, shard: number): string;
+  /**
+   * Holding bridges per queue (default 1). The media server moves one channel at a time in or out
+   * of a bridge and plays a bridge's music to every member from one thread: with hundreds waiting
+   * in one bridge, joins and leaves wait seconds. Each caller has a fixed bridge (from its call
+   * id), so any process finds it without a record.
+   */
+  holdBridgeShards?: number;
   /** Finds (or creates) the customer behind a caller and links the interaction: one customer, one thread. */
   customers?: {
     resolve(input: { channel: 'phone'; address: string; verified: boolean; at: number; displayName?: string }): Promise<{ customerId: string; created: boolean; displayName: string | null; interactionsCount: number; lastInteractionAt: string | null } | null>;
@@ -226,7 +239,12 @@ export function createVoiceService(deps: VoiceDeps) {
   }
   /** Write-through: every change of a live call reaches Redis before the next step of that call. */
   const persist = (call: LiveCall): Promise<void> => deps.liveStore.save(call as LiveCallRecord);
-  const hold = (queueId: string): string => deps.holdBridgeId?.(queueId) ?? `hold-${queueId}`;
+  const holdShards = deps.holdBridgeShards ?? 1;
+  /** The holding bridge of a call in a queue (its own queue's unless told). */
+  const hold = (call: LiveCall, queueId: string = call.queueId): string => {
+    const shard = holdingShard(call.callId, holdShards);
+    return deps.holdBridgeId?.(queueId, shard) ?? `hold-${queueId}${shard ? `-${shard}` : ''}`;
+  };
   /** The customer's channel: the arriving channel, or the one dialled for a callback. */
   const chan = (call: LiveCall): string => call.customerLeg ?? call.callId;
   const rulesOf = async (queueId: string): Promise<QueueVoiceRules> => (queueId && deps.voiceRules ? ((await deps.voiceRules(queueId).catch(() => undefined)) ?? {}) : {});
@@ -480,7 +498,7 @@ export function createVoiceService(deps: VoiceDeps) {
     const held = call.callback
       ? undefined
       : (async () => {
-          const holding = hold(q.queueId);
+          const holding = hold(call, q.queueId);
           await cc().ensureHoldingBridge(call.server, holding);
           await cc().addToBridge(call.server, holding, [chan(call)]);
           await armAnnouncements(call);
@@ -510,7 +528,7 @@ export function createVoiceService(deps: VoiceDeps) {
     if (call.queuedAt !== undefined) call.queueMs += now() - call.queuedAt;
     call.queuedAt = undefined;
     await persist(call);
-    await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
+    await cc().removeFromBridge(call.server, hold(call), [chan(call)]);
     if (reason === 'max_wait' && rules.onMaxWait === 'voicemail') return recordVoicemail(call, call.queueId, 120, true, 'max_wait');
     await playAndWait(call, [`sound:${reason === 'max_wait' ? (rules.maxWaitSound ?? 'please-try-call-later') : (rules.closedSound ?? 'please-try-call-later')}`]);
     await end(call, reason);
@@ -539,7 +557,7 @@ export function createVoiceService(deps: VoiceDeps) {
     await stopAnnouncing(call.callId);
     if (inQueue) {
       safe('drop the prepared recording', cc().dropPreparedRecording(call.server, chan(call)));
-      await cc().removeFromBridge(call.server, hold(call.queueId), [chan(call)]);
+      await cc().removeFromBridge(call.server, hold(call), [chan(call)]);
     }
     await playAndWait(call, ['sound:queue-thankyou'], 8000);
     await end(call, 'callback_requested');
@@ -822,9 +840,9 @@ export function createVoiceService(deps: VoiceDeps) {
           await persist(call);
           if (!call.callback) {
             await stopAnnouncing(call.callId);
-            await cc().removeFromBridge(call.server, hold(d.fromQueueId), [chan(call)]);
-            await cc().ensureHoldingBridge(call.server, hold(d.toQueueId));
-            await cc().addToBridge(call.server, hold(d.toQueueId), [chan(call)]);
+            await cc().removeFromBridge(call.server, hold(call, d.fromQueueId), [chan(call)]);
+            await cc().ensureHoldingBridge(call.server, hold(call, d.toQueueId));
+            await cc().addToBridge(call.server, hold(call, d.toQueueId), [chan(call)]);
             await armAnnouncements(call);
           }
           await deps.store.callQueued(deps.tenantId, call.callId, d.toQueueId, call.ivr ?? null, now());
@@ -992,7 +1010,7 @@ export function createVoiceService(deps: VoiceDeps) {
     await persist(call);
     if (call.state !== 'queued' || call.callback) return;
     log.info({ callId: call.callId, offerId }, 'the joined answer was not assigned; the caller waits again');
-    await cc().addToBridge(call.server, hold(call.queueId), [chan(call)]);
+    await cc().addToBridge(call.server, hold(call), [chan(call)]);
     await armAnnouncements(call);
   }
 
@@ -1472,7 +1490,11 @@ export function createVoiceService(deps: VoiceDeps) {
         return;
       case 'server_up':
         await restored;
-        return reconcile(e.server, e.startedAt);
+        // Suspects from before the reconnection are stale: the reconcile has just looked at everything.
+        suspects.delete(e.server);
+        await reconcile(e.server, e.startedAt);
+        sweepEvery(e.server);
+        return;
       default:
         return;
     }
@@ -1574,6 +1596,107 @@ export function createVoiceService(deps: VoiceDeps) {
     log.info({ server, ...report }, 'reconciled calls with the media server');
   }
 
+  /** Every channel a live call owns (the customer, the legs it rang or placed). */
+  function channelsOf(call: LiveCall): string[] {
+    return [
+      call.callId, chan(call), ...Object.values(call.legs), ...(call.agentLeg ? [call.agentLeg] : []), ...call.others.map((p) => p.legId),
+      ...(call.consult?.legId ? [call.consult.legId] : []), ...(call.pendingExternal ? [call.pendingExternal.legId] : []), ...(call.callback?.dialLeg ? [call.callback.dialLeg] : []),
+    ];
+  }
+  /** Whether a call's customer is no longer on the media server (a callback between attempts has no channel yet). */
+  function customerGone(call: LiveCall, channels: ReadonlyMap<string, unknown>): boolean {
+    if (call.callback && !call.customerLeg && !call.agentLeg && !call.callback.dialLeg) return false;
+    return !channels.has(chan(call)) && !(call.callback && call.agentLeg && channels.has(call.agentLeg));
+  }
+
+  /**
+   * What the last sweep of each media server found wrong. A sweep acts only on what the sweep
+   * before it found too: a call just arriving, a leg being placed or a call ending is briefly out
+   * of step with the media server, and must not be mistaken for a leftover.
+   */
+  const suspects = new Map<string, Set<string>>();
+  const sweeping = new Set<string>();
+  /**
+   * The running check between reconnections (the reconcile's, against events that were not
+   * lost): a request the media server did not answer under load, or an event that never came,
+   * leaves a channel up that no call owns (a caller who hears music forever, an agent's phone
+   * held), a call bridge after its call, or a call whose customer is gone holding its agent. Each
+   * is put right after two sweeps in a row find it: leftovers hung up or destroyed, calls ended,
+   * lost legs ended as the reconcile ends them.
+   */
+  async function sweep(server: string): Promise<{ ended: number; legs: number; channels: number; bridges: number }> {
+    const report = { ended: 0, legs: 0, channels: 0, bridges: 0 };
+    if (sweeping.has(server)) return report;
+    sweeping.add(server);
+    try {
+      await restored;
+      const snap = await cc().snapshot(server);
+      const channels = new Map(snap.channels.map((c) => [c.id, c]));
+      const before = suspects.get(server) ?? new Set<string>();
+      const found = new Set<string>();
+      suspects.set(server, found);
+      const confirmed = (key: string): boolean => {
+        found.add(key);
+        return before.has(key);
+      };
+      const owned = new Set<string>();
+      for (const call of [...live.values()]) {
+        if (call.server !== server) continue;
+        for (const id of channelsOf(call)) owned.add(id);
+        const customer = chan(call);
+        if (customerGone(call, channels)) {
+          if (!confirmed(`call:${call.callId}`)) continue;
+          await serial(call.callId, async () => {
+            if (live.get(call.callId) !== call || chan(call) !== customer || !customerGone(call, channels)) return;
+            log.warn({ callId: call.callId, state: call.state }, 'the caller left without our hearing it; ending the call');
+            report.ended++;
+            await end(call, call.state === 'connected' ? 'completed' : call.state === 'ivr' ? 'ivr_abandoned' : 'abandoned');
+          });
+          continue;
+        }
+        const lost: { legId: string; tag: string; answered: boolean }[] = [
+          ...Object.entries(call.legs).map(([offerId, legId]) => ({ legId, tag: offerId, answered: false })),
+          ...(call.state === 'connected' && call.agentLeg ? [{ legId: call.agentLeg, tag: call.agentOfferId ?? '', answered: true }] : []),
+          ...[...(call.consult?.legId ? [call.consult.legId] : []), ...call.others.map((p) => p.legId)].map((legId) => ({ legId, tag: '', answered: true })),
+        ].filter((l) => !channels.has(l.legId) && confirmed(`leg:${l.legId}`));
+        if (lost.length === 0) continue;
+        await serial(call.callId, async () => {
+          for (const l of lost) {
+            if (live.get(call.callId) !== call || !channelsOf(call).includes(l.legId)) continue;
+            log.warn({ callId: call.callId, legId: l.legId }, 'a leg ended without our hearing it');
+            report.legs++;
+            await onLegEnded(call, { type: 'leg_ended', server, legId: l.legId, tag: l.tag, answered: l.answered, cause: 0 });
+          }
+        });
+      }
+      for (const ch of snap.channels) {
+        if (ch.kind === 'other' || owned.has(ch.id) || live.has(ch.id) || byLeg.has(ch.id) || !confirmed(`channel:${ch.id}`)) continue;
+        log.warn({ channelId: ch.id, kind: ch.kind }, 'no call owns this channel; hanging it up');
+        report.channels++;
+        safe('hang up a leftover channel', cc().hangup(server, ch.id));
+      }
+      for (const b of snap.bridges) {
+        if (!b.id.startsWith('call-') || live.has(b.id.slice('call-'.length)) || !confirmed(`bridge:${b.id}`)) continue;
+        log.warn({ bridgeId: b.id }, 'no call owns this bridge; destroying it');
+        report.bridges++;
+        safe('destroy a leftover bridge', cc().destroyBridge(server, b.id));
+      }
+      if (report.ended + report.legs + report.channels + report.bridges > 0) log.warn({ server, ...report }, 'swept what calls left behind on the media server');
+      return report;
+    } finally {
+      sweeping.delete(server);
+    }
+  }
+  const sweepTimers = new Map<string, NodeJS.Timeout>();
+  function sweepEvery(server: string): void {
+    if (!deps.sweepEveryMs || sweepTimers.has(server)) return;
+    const timer = setInterval(() => {
+      sweep(server).catch((err: unknown) => log.warn({ err, server }, 'could not sweep the media server'));
+    }, deps.sweepEveryMs);
+    timer.unref();
+    sweepTimers.set(server, timer);
+  }
+
   async function getCallback(id: string) {
     const r = await deps.store.getCallback(deps.tenantId, id);
     if (!r) throw voiceErrors.callbackNotFound(id);
@@ -1625,6 +1748,13 @@ export function createVoiceService(deps: VoiceDeps) {
       }
     },
     liveCalls: () => live.size,
+    /** Looks for what calls left behind on a media server now (also run every `sweepEveryMs`). */
+    sweep,
+    /** Stops the periodic sweeps. */
+    close(): void {
+      for (const t of sweepTimers.values()) clearInterval(t);
+      sweepTimers.clear();
+    },
     /** One live call as the voice service holds it (for call control and supervision). */
     liveCall: (callId: string): Readonly<LiveCall> | undefined => live.get(callId),
     /** The live call an agent is connected to, if any. */
