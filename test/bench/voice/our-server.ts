@@ -31,6 +31,11 @@ export interface OurServer {
  * once: that reconcile removes agent endpoints without a SIP login, so the benchmark pushes its
  * endpoints only after it.
  */
+/** IPCC_* settings in the benchmark's environment, passed on to the server under test. */
+export function serverSettingsFromEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('IPCC_') && e[1] !== undefined).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+}
+
 export async function startOurServer(instance: AsteriskInstance, o: { sourceDir: string; logLevel: string; profileDir?: string }): Promise<OurServer> {
   const id = uniqueId('vb');
   const dbUrl = `${MYSQL_BASE}/ipcc_${id}`;
@@ -43,6 +48,8 @@ export async function startOurServer(instance: AsteriskInstance, o: { sourceDir:
     IPCC_AUTH_TOKEN_SECRET: randomBytes(32).toString('hex'), IPCC_LOG_LEVEL: o.logLevel, IPCC_HTTP_PORT: String(port),
     IPCC_ASTERISK_SERVERS: servers, IPCC_ARI_APP: appName, IPCC_AUTH_TOKEN_TTL: '3600',
   };
+  // Settings of the server under test given to the benchmark (an A/B of one setting), the bench's own aside.
+  for (const [k, v] of Object.entries(serverSettingsFromEnv())) if (!(k in env)) env[k] = v;
   await createDatabase(dbUrl);
   // A CPU profile of the whole run (written when the process exits), for finding where a call's CPU goes.
   const profile = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];

@@ -57,7 +57,7 @@ import { APP_QUEUE_RECORDING_PREFIX, installAppQueue } from './app-queue.js';
 import { writeCallerAudio } from './caller-audio.js';
 import { agentIds, CALLER_ENDPOINT, deleteBenchEndpoints, pushAgentEndpoints, pushCallerEndpoint, TENANT_ID } from './bench-endpoints.js';
 import { sleep } from './bench-util.js';
-import { agentsNotFree, configureOurServer, readOurCalls, startOurServer, type OurServer } from './our-server.js';
+import { agentsNotFree, configureOurServer, readOurCalls, serverSettingsFromEnv, startOurServer, type OurServer } from './our-server.js';
 import { cli, cpuBetween, hangUpEverything, loadGeneratorCpuSeconds, pidsByName, readCpu, startChannelSampler, type ChannelSample, type CpuReading } from './probes.js';
 import { loadEndpointNaming, snapshotHead, type SourceSnapshot } from './source-snapshot.js';
 import { makeWorkdir, placeScenario, runCallerStep, startAgentPhones, type CallerStepResult, type Workdir } from './sipp-load.js';
@@ -613,6 +613,8 @@ async function main(): Promise<void> {
   try {
     source = await snapshotHead();
     out(`server under test: commit ${source.commit.slice(0, 12)} "${source.subject.slice(0, 100)}" (a snapshot of HEAD; uncommitted work is not in it), run as its own process`);
+    const settings = Object.entries(serverSettingsFromEnv());
+    if (settings.length) out(`server settings from the environment: ${settings.map(([k, v]) => `${k}=${v}`).join(' ')}`);
     const seconds = writeCallerAudio(path.join(instance.root, 'usr/share/sip-tester/g711a.pcap'), path.join(work.onHost, 'caller.ulaw'));
     const audio = `${work.inRoot}/caller.ulaw`;
     // A caller gives up when no BYE came this long after the answer (waiting plus talk).
