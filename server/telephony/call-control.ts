@@ -56,6 +56,8 @@ export interface ChannelSnapshot {
 export interface ServerSnapshot {
   channels: ChannelSnapshot[];
   bridges: { id: string; channelIds: string[] }[];
+  /** Every channel on the media server, ours or not (whether a channel is still there at all). */
+  allChannelIds?: string[];
 }
 
 /**
@@ -382,6 +384,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
             return { id: ch.id, kind, arg: known?.tag ?? args[2], answered: ch.state === 'Up', createdAt: Number.isFinite(created) ? created : 0 };
           }),
         bridges: bridges.filter((b) => ourBridges.has(b.id)).map((b) => ({ id: b.id, channelIds: b.channels })),
+        allChannelIds: channels.map((ch) => ch.id),
       };
     },
     adopt(_server, channels) {

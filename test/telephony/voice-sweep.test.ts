@@ -25,7 +25,7 @@ t.test('given a server sweeping every second on a real Asterisk, a queue with a 
   const { api, must } = jsonApi(app, H);
   const queueId = `sw${Date.now().toString(36).slice(-5)}`;
   await must('PUT', '/v1/skills/voice', { name: 'Voice' });
-  await must('PUT', `/v1/queues/${queueId}`, { name: 'Sweep', strategy: 'longest_idle', skills: [{ skillId: 'voice', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 } });
+  await must('PUT', `/v1/queues/${queueId}`, { name: 'Sweep', strategy: 'longest_idle', skills: [{ skillId: 'voice', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 }, offerTimeoutSeconds: 6 });
   const entry = `6${Date.now().toString().slice(-7)}`;
   await must('PUT', `/v1/entry-points/${entry}`, { queueId });
   const ari = createAriClient({ name: 'sweep-check', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-check`, logger: createSilentLogger() });
@@ -79,10 +79,34 @@ t.test('given a server sweeping every second on a real Asterisk, a queue with a 
     t.ok(serverLog.some((l) => l.includes(bridgeId) && l.includes('no call owns this bridge')), 'and the bridge it destroyed');
   });
 
+  await t.test('when an agent phone rings longer than two sweeps then it rings until the offer runs out', async (t) => {
+    // A leg that rings across sweeps is not a lost leg.
+    const agentId = `sr${Date.now().toString(36).slice(-6)}`;
+    const port = await freeUdpPort('127.0.0.1', 1);
+    await must('PUT', `/v1/agents/${agentId}`, { name: agentId, skills: [{ skillId: 'voice', level: 5 }] });
+    await must('PUT', `/v1/agents/${agentId}/sip-login`, { contact: `sip:agent@127.0.0.1:${port}` });
+    const phone = runSippUas({ instance: asterisk, scenario: 'agent-rings-until-cancelled.xml', ip: '127.0.0.1', port, timeoutMs: 30_000 });
+    await waitUdpListening('127.0.0.1', port, 10_000);
+    await eventually(async () => (await api('PUT', `/v1/agents/${agentId}/presence`, { kind: 'ready' })).statusCode === 202, 5000);
+    const rangAt = await eventually(async () => {
+      const [rows] = (await app.mysql.query('SELECT rang_at FROM voice_calls WHERE id = ?', [callId])) as unknown as [{ rang_at: Date | null }[]];
+      return rows[0]?.rang_at ? Date.now() : undefined;
+    }, 10_000, 50);
+    const p = await phone;
+    const rang = Date.now() - rangAt;
+    await must('PUT', `/v1/agents/${agentId}/presence`, { kind: 'not_ready', reason: 'break' });
+    t.equal(p.exitCode, 0, `the phone rang until it was cancelled: ${p.errors || p.stderr.slice(-300)}`);
+    t.ok(rang >= 5000, `it rang for the offer's 6 s, not cut short by the sweep (${rang} ms)`);
+    t.notOk(serverLog.some((l) => l.includes(callId) && l.includes('a leg ended without our hearing it')), 'the sweep took no leg of the call for lost');
+  });
+
   await t.test('when the sweeps have run then the waiting caller is still queued in its bridge', async (t) => {
     const call = (await api('GET', `/v1/calls/${callId}`)).json();
     t.equal(call.outcome ?? null, null, 'the call goes on');
-    t.equal((await api('GET', `/v1/tasks/${callId}`)).json().state, 'queued');
+    t.equal((await eventually(async () => {
+      const task = (await api('GET', `/v1/tasks/${callId}`)).json();
+      return task.state === 'queued' ? task : undefined;
+    }, 5000, 100).catch(() => ({ state: 'not queued' }))).state, 'queued');
     const b = await ari.request<{ channels: string[] }>('GET', `/bridges/${holding}`);
     t.ok(b.channels.includes(callId), 'the caller hears the music still');
     // Asterisk hangs the caller up (as an admin would): the call ends, on record as lost.

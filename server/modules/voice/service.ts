@@ -1604,7 +1604,7 @@ export function createVoiceService(deps: VoiceDeps) {
     ];
   }
   /** Whether a call's customer is no longer on the media server (a callback between attempts has no channel yet). */
-  function customerGone(call: LiveCall, channels: ReadonlyMap<string, unknown>): boolean {
+  function customerGone(call: LiveCall, channels: ReadonlySet<string>): boolean {
     if (call.callback && !call.customerLeg && !call.agentLeg && !call.callback.dialLeg) return false;
     return !channels.has(chan(call)) && !(call.callback && call.agentLeg && channels.has(call.agentLeg));
   }
@@ -1631,7 +1631,8 @@ export function createVoiceService(deps: VoiceDeps) {
     try {
       await restored;
       const snap = await cc().snapshot(server);
-      const channels = new Map(snap.channels.map((c) => [c.id, c]));
+      // Whether a channel is still there: any channel of the server, ours or not.
+      const channels = new Set([...snap.channels.map((c) => c.id), ...(snap.allChannelIds ?? [])]);
       const before = suspects.get(server) ?? new Set<string>();
       const found = new Set<string>();
       suspects.set(server, found);
