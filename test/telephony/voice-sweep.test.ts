@@ -31,6 +31,17 @@ t.test('given a server sweeping every second on a real Asterisk, a queue with a 
   const ari = createAriClient({ name: 'sweep-check', baseUrl: asterisk.ariUrl, username: asterisk.ariUser, password: asterisk.ariPassword, app: `${appName}-check`, logger: createSilentLogger() });
   const exists = (path: string) => ari.request('GET', path).then(() => true, (err: { kind?: string }) => (err.kind === 'not_found' ? false : Promise.reject(err)));
 
+  /** An agent (not ready) whose static-contact phone is a SIPp UAS running `scenario`. */
+  const agentWithPhone = async (prefix: string, scenario: string, timeoutMs: number) => {
+    const agentId = `${prefix}${Date.now().toString(36).slice(-6)}`;
+    const port = await freeUdpPort('127.0.0.1', 1);
+    await must('PUT', `/v1/agents/${agentId}`, { name: agentId, skills: [{ skillId: 'voice', level: 5 }] });
+    await must('PUT', `/v1/agents/${agentId}/sip-login`, { contact: `sip:agent@127.0.0.1:${port}` });
+    const phone = runSippUas({ instance: asterisk, scenario, ip: '127.0.0.1', port, timeoutMs });
+    await waitUdpListening('127.0.0.1', port, 10_000);
+    return { agentId, phone };
+  };
+
   // The caller waits: no agent is ready.
   const callerNumber = `76${Date.now().toString().slice(-7)}`;
   const caller = runSipp({ instance: asterisk, scenario: 'caller-waits-for-far-end.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
@@ -53,12 +64,7 @@ t.test('given a server sweeping every second on a real Asterisk, a queue with a 
   await t.test('when a phone is held by a leg and a call bridge outlives its call then the sweep lets the phone go and destroys the bridge', async (t) => {
     // A phone (SIPp) answers a leg put into our application that no call owns, as a hang-up
     // Asterisk did not answer under load leaves it, and waits for the far end to hang up.
-    const agentId = `sw${Date.now().toString(36).slice(-6)}`;
-    const port = await freeUdpPort('127.0.0.1', 1);
-    await must('PUT', `/v1/agents/${agentId}`, { name: agentId, skills: [{ skillId: 'voice', level: 1 }] });
-    await must('PUT', `/v1/agents/${agentId}/sip-login`, { contact: `sip:agent@127.0.0.1:${port}` });
-    const phone = runSippUas({ instance: asterisk, scenario: 'agent-waits-for-far-end.xml', ip: '127.0.0.1', port, timeoutMs: 40_000 });
-    await waitUdpListening('127.0.0.1', port, 10_000);
+    const { agentId, phone } = await agentWithPhone('sw', 'agent-waits-for-far-end.xml', 40_000);
     const legId = `leg-stray-${Date.now().toString(36)}`;
     const bridgeId = `call-stray-${Date.now().toString(36)}`;
     const heldSince = Date.now();
@@ -81,12 +87,7 @@ t.test('given a server sweeping every second on a real Asterisk, a queue with a 
 
   await t.test('when an agent phone rings longer than two sweeps then it rings until the offer runs out', async (t) => {
     // A leg that rings across sweeps is not a lost leg.
-    const agentId = `sr${Date.now().toString(36).slice(-6)}`;
-    const port = await freeUdpPort('127.0.0.1', 1);
-    await must('PUT', `/v1/agents/${agentId}`, { name: agentId, skills: [{ skillId: 'voice', level: 5 }] });
-    await must('PUT', `/v1/agents/${agentId}/sip-login`, { contact: `sip:agent@127.0.0.1:${port}` });
-    const phone = runSippUas({ instance: asterisk, scenario: 'agent-rings-until-cancelled.xml', ip: '127.0.0.1', port, timeoutMs: 30_000 });
-    await waitUdpListening('127.0.0.1', port, 10_000);
+    const { agentId, phone } = await agentWithPhone('sr', 'agent-rings-until-cancelled.xml', 30_000);
     await eventually(async () => (await api('PUT', `/v1/agents/${agentId}/presence`, { kind: 'ready' })).statusCode === 202, 5000);
     const rangAt = await eventually(async () => {
       const [rows] = (await app.mysql.query('SELECT rang_at FROM voice_calls WHERE id = ?', [callId])) as unknown as [{ rang_at: Date | null }[]];
