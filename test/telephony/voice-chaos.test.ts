@@ -4,7 +4,9 @@
  * with SIGKILL. A new process is started on the same MariaDB, Redis and Asterisk. Connected
  * calls must go on (Asterisk holds their bridges), queued callers keep their music and their
  * place, the new process takes the calls over from Redis and ARI, routes again, and leaves no
- * channel or bridge behind.
+ * channel or bridge behind. Then the process is killed again while an agent's phone rings: the
+ * new process keeps the ringing leg (Asterisk lists it in the application before it answers),
+ * and the answer connects the call, with no missed offer charged and no second ring.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import t from 'tap';
@@ -80,7 +82,8 @@ t.test('given two connected and two queued calls on a real server process and As
   await ok('PUT', '/v1/skills/voice', { name: 'Voice' });
   await ok('PUT', '/v1/queues/care', { name: 'Care', strategy: 'longest_idle', skills: [{ skillId: 'voice', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 } });
   const entry = `7${Date.now().toString().slice(-7)}`;
-  const agents = ['a1', 'a2', 'a3'];
+  // a4 is the agent whose phone rings across the second kill.
+  const agents = ['a1', 'a2', 'a3', 'a4'];
   for (const a of agents) await ok('PUT', `/v1/agents/${a}`, { name: a, skills: [{ skillId: 'voice', level: 5 }] });
   await ok('PUT', `/v1/entry-points/${entry}`, { queueId: 'care' });
 
@@ -104,7 +107,7 @@ t.test('given two connected and two queued calls on a real server process and As
     runSippUas({ instance: asterisk, scenario: 'agent-talks-then-hangs-up.xml', ip: '127.0.0.1', port: ports.get('a2')!, pauseMs: 20_000, timeoutMs: 80_000 }),
     runSippUas({ instance: asterisk, scenario: 'agent-talks-then-hangs-up.xml', ip: '127.0.0.1', port: ports.get('a3')!, pauseMs: 2_000, calls: 2, timeoutMs: 80_000 }),
   ];
-  for (const a of agents) await waitUdpListening('127.0.0.1', ports.get(a)!, 10_000);
+  for (const a of ['a1', 'a2', 'a3']) await waitUdpListening('127.0.0.1', ports.get(a)!, 10_000);
   for (const a of ['a1', 'a2']) {
     await eventually(async () => (await api('PUT', `/v1/agents/${a}/presence`, { kind: 'ready' })).status === 202, 5000);
   }
@@ -174,5 +177,48 @@ t.test('given two connected and two queued calls on a real server process and As
     }, 10_000, 200);
     t.same(left, { channels: 0, bridges: 0 }, 'no orphaned channel or bridge is left in Asterisk');
     t.equal(await redis.scard(`voice:t${tenantId}:calls`), 0, 'no live call is left in Redis');
+  });
+
+  await t.test('when the server is killed while an agent phone rings then the new process keeps the ringing leg and the answer connects the call', async (t) => {
+    for (const a of ['a1', 'a2', 'a3']) await ok('PUT', `/v1/agents/${a}/presence`, { kind: 'not_ready', reason: 'break' });
+    // a4's phone rings for 8 s, answers, talks 2 s and hangs up: the kill and the restart fall in its ringing.
+    const phone = runSippUas({ instance: asterisk, scenario: 'agent-rings-8s-then-talks.xml', ip: '127.0.0.1', port: ports.get('a4')!, pauseMs: 2_000, timeoutMs: 60_000 });
+    await waitUdpListening('127.0.0.1', ports.get('a4')!, 10_000);
+    await eventually(async () => (await api('PUT', '/v1/agents/a4/presence', { kind: 'ready' })).status === 202, 5000);
+    const number = `65${stamp}`;
+    const caller = dial(number);
+    const ringing = await eventually(async () => {
+      const [rows] = (await conn.query('SELECT id, rang_at FROM voice_calls WHERE caller_number = ?', [number])) as unknown as [{ id: string; rang_at: Date | null }[]];
+      return rows[0]?.rang_at ? { id: rows[0].id, rangAt: rows[0].rang_at.getTime() } : undefined;
+    }, 15_000, 50);
+    const callId = ringing.id;
+
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    proc = await startServer(env);
+    procs.push(proc);
+    await eventually(async () => proc.log().includes('reconciled calls with the media server'), 10_000, 100);
+    const reconciledAt = Date.now();
+    t.ok(reconciledAt - ringing.rangAt < 8000, `the new process reconciled while the phone still rang (${reconciledAt - ringing.rangAt} ms after the ring began)`);
+
+    const [p, c] = await Promise.all([phone, caller]);
+    t.equal(p.exitCode, 0, `the phone rang, answered, talked and hung up: ${p.errors || p.stderr.slice(-300)}`);
+    t.equal(c.exitCode, 0, `the caller was connected and hung up by the far end: ${c.errors || c.stderr.slice(-300)}`);
+    const row = await eventually(async () => (await calls()).find((r) => r.id === callId && r.outcome), 10_000, 200).catch(() => undefined);
+    if (!row) t.comment(`new process log:\n${proc.log().split('\n').filter((l) => l.includes(callId) || l.includes('"level":40') || l.includes('"level":50')).slice(-30).join('\n')}`);
+    t.match(row, { agent_id: 'a4', outcome: 'completed' }, 'the call was answered by the phone that rang across the restart');
+    const talked = row?.answered_at && row.ended_at ? row.ended_at.getTime() - row.answered_at.getTime() : 0;
+    t.ok(talked >= 1500, `and the two talked (${talked} ms)`);
+    const [legs] = (await conn.query("SELECT party, end_reason FROM call_legs WHERE call_id = ? AND kind = 'agent'", [callId])) as unknown as [{ party: string; end_reason: string | null }[]];
+    t.same(legs.map((l) => l.party), ['a4'], 'one agent leg: the ringing leg was neither taken for lost nor rung again');
+    const state = (await api('GET', '/v1/agents/a4/state')).body as { presence?: { kind: string } };
+    t.not(state.presence?.kind, 'not_ready', 'the agent was not charged a missed offer');
+    t.notOk(proc.log().includes('agent leg ended unanswered'), 'no leg of the call ended unanswered in the new process');
+    const left = await eventually(async () => {
+      const app = await ari.request<{ channel_ids: string[] }>('GET', `/applications/${appName}`);
+      const bridge = await ari.request('GET', `/bridges/call-${callId}`).then(() => true, () => false);
+      return app.channel_ids.length === 0 && !bridge ? true : undefined;
+    }, 10_000, 200).catch(() => false);
+    t.ok(left, 'no channel or bridge of the call is left in Asterisk');
   });
 });
