@@ -14,8 +14,9 @@ import type { Telephony } from './telephony.js';
  */
 export type CallEvent =
   | { type: 'call_arrived'; server: string; callId: string; entry: string; callerNumber: string; callerName: string }
-  | { type: 'leg_answered'; server: string; legId: string; tag: string }
-  | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number; endedBy?: 'remote' | 'us' | 'media_server' }
+  /** `at`: when the media server saw it (epoch ms, by its clock), when its event says. */
+  | { type: 'leg_answered'; server: string; legId: string; tag: string; at?: number }
+  | { type: 'leg_ended'; server: string; legId: string; tag: string; answered: boolean; cause: number; endedBy?: 'remote' | 'us' | 'media_server'; at?: number }
   /** A side leg ({@link CallControl.ringSideLeg}) was answered. */
   | { type: 'side_leg_answered'; server: string; legId: string }
   /** A side leg or a snoop ended; `answered` is false for a phone that never answered. */
@@ -151,6 +152,11 @@ const HANGUP_RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15000] as const;
 const LEG_ARG = 'leg';
 /** Our legs' channel ids: a leg still ringing is not in the application yet, so its id tells it apart. */
 const LEG_ID_PREFIX = 'leg-';
+/** An ARI event's own time (the media server's clock), when it has one that parses. */
+function eventTime(e: { timestamp?: string }): { at?: number } {
+  const at = e.timestamp ? Date.parse(e.timestamp) : NaN;
+  return Number.isFinite(at) ? { at } : {};
+}
 /** How long StasisEnd waits for the ChannelDestroyed that should follow it. */
 const STASIS_END_GRACE_MS = 500;
 /** Q.850 causes of a failed dial, for a channel whose ChannelDestroyed never came. */
@@ -227,7 +233,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       // The phone answered: the leg can be bridged from now on (not before it is in the application).
       if (known && !leg.answered && e.channel.state === 'Up') {
         leg.answered = true;
-        await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
+        await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag, ...eventTime(e) });
       }
       return;
     }
@@ -240,7 +246,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     // An originated leg reports its answer before it enters the application: StasisStart says it then.
     if (leg && leg.inStasis && !leg.answered && e.channel.state === 'Up') {
       leg.answered = true;
-      await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag });
+      await emit({ type: 'leg_answered', server: c.name, legId: e.channel.id, tag: leg.tag, ...eventTime(e) });
     }
   });
   /** Who ended a channel: our own request, the far end (a hard request), or Asterisk itself (only soft ones). */
@@ -299,7 +305,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     await emit({ type: 'recording_ended', server: c.name, name: e.recording.name, ok: false, durationSeconds: e.recording.duration });
   });
   /** The end of one of our channels, reported once, from ChannelDestroyed or (failing it) StasisEnd. */
-  const channelGone = async (server: string, id: string, cause: number, causeText: string): Promise<void> => {
+  const channelGone = async (server: string, id: string, cause: number, causeText: string, time: { at?: number } = {}): Promise<void> => {
     recentKeys.delete(id);
     const pending = endFallbacks.get(id);
     if (pending) clearTimeout(pending);
@@ -310,7 +316,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
     if (leg) {
       legs.delete(id);
       const endedBy = endedByOf(id);
-      await emit({ type: 'leg_ended', server, legId: id, tag: leg.tag, answered: leg.answered, cause: knownCause, endedBy });
+      await emit({ type: 'leg_ended', server, legId: id, tag: leg.tag, answered: leg.answered, cause: knownCause, endedBy, ...time });
       return;
     }
     if (calls.delete(id)) {
@@ -319,7 +325,7 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
       await emit({ type: 'call_ended', server, callId: id, cause: knownCause, causeText, endedBy });
     }
   };
-  telephony.on('ChannelDestroyed', (e, c) => channelGone(c.name, e.channel.id, e.cause ?? 0, e.cause_txt ?? ''));
+  telephony.on('ChannelDestroyed', (e, c) => channelGone(c.name, e.channel.id, e.cause ?? 0, e.cause_txt ?? '', eventTime(e)));
   /**
    * Our calls and legs leave the application only by ending (we never send them back to the
    * dialplan). Asterisk drops the application's channel subscription at StasisEnd, and the
@@ -333,7 +339,8 @@ export function createAriCallControl(telephony: Telephony, log: Log): CallContro
   telephony.on('StasisEnd', (e, c) => {
     const id = e.channel.id;
     if ((!legs.has(id) && !calls.has(id)) || endFallbacks.has(id)) return;
-    const timer = setTimeout(() => void channelGone(c.name, id, 0, ''), STASIS_END_GRACE_MS);
+    const time = eventTime(e);
+    const timer = setTimeout(() => void channelGone(c.name, id, 0, '', time), STASIS_END_GRACE_MS);
     timer.unref();
     endFallbacks.set(id, timer);
   });

@@ -5,7 +5,8 @@
  * the call to no one; and an answer that never becomes a call — the phone hangs up before it is joined —
  * sends the caller back to the queue at the place it had, lets the agent go (its capacity
  * freed, made not ready: its phone drops calls), and the next agent gets the caller before one
- * who came later; the dropped leg is on record.
+ * who came later; the dropped leg is on record. A phone that hangs up a moment after the router
+ * assigned the call (within AGENT_DROP_MS of its answer) counts the same.
  */
 import t from 'tap';
 import { createSilentLogger } from '../../server/infra/logger.js';
@@ -148,6 +149,45 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     t.ok(Date.parse(call1.answeredAt) < Date.parse(call2.answeredAt), `the first caller was answered before the second (${call1.answeredAt} < ${call2.answeredAt})`);
     const [legs] = (await app.mysql.query("SELECT party, end_reason FROM call_legs WHERE call_id = ? AND kind = 'agent' ORDER BY started_at", [firstId])) as unknown as [{ party: string; end_reason: string | null }[]];
     t.same(legs.map((l) => l.party), [dropper, taker], "both agent legs of the first call are on record");
+    t.equal(legs[0]?.end_reason, 'dropped', "the dropped leg's end says so");
+  });
+
+  await t.test('when the answering phone hangs up a moment after the router assigned the call then the caller still keeps its place and the next agent takes it', async (t) => {
+    // The same drop heard after the assignment instead of before it: a race of two paths that
+    // must end the same way.
+    await must('PUT', `/v1/agents/${taker}/presence`, { kind: 'not_ready', reason: 'break' });
+    const drops = await phone(dropper, 'agent-answers-and-drops-late.xml');
+    await ready(dropper);
+    const callerNumber = `77${Date.now().toString().slice(-7)}`;
+    const caller = runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
+    const callId = await rangCall(callerNumber);
+    const dropped = await drops.done;
+    t.equal(dropped.exitCode, 0, `the phone answered and hung up 0.3 s later: ${dropped.errors || dropped.stderr.slice(-300)}`);
+    const state = await eventually(async () => {
+      const s = (await api('GET', `/v1/agents/${dropper}/state`)).json();
+      return s.presence.kind === 'not_ready' && s.loadUnits === 0 ? s : undefined;
+    }, 10_000, 100).catch(() => undefined);
+    if (!state) t.comment(`server log:\n${serverLog.filter((l) => l.includes(callId) || l.includes('"level":40') || l.includes('"level":50')).slice(-30).join('')}`);
+    t.same(state?.presence, { kind: 'not_ready', reason: 'call_dropped' }, 'the agent whose phone dropped the call is not ready, its capacity free');
+    const first = (await api('GET', `/v1/tasks/${callId}`)).json();
+    const requeued = await eventually(async () => {
+      const v = await api('GET', `/v1/tasks/${callId}~1`);
+      return v.statusCode === 200 && v.json().state === 'queued' ? (v.json() as { queueId: string; waitingSince: string }) : undefined;
+    }, 5000, 100).catch(() => undefined);
+    t.equal(requeued?.queueId, 'drops', 'the caller is back in its queue');
+    t.equal(requeued?.waitingSince, first.waitingSince, `at the place it had: waiting since ${first.waitingSince}`);
+    t.equal((await api('GET', `/v1/calls/${callId}`)).json().outcome ?? null, null, 'its call goes on');
+    const after = serverLog.some((l) => l.includes(callId) && l.includes('the agent phone hung up at once'));
+    t.comment(`the hang-up was heard ${after ? 'after' : 'before'} the router's assignment`);
+
+    const takes = await phone(taker, 'agent-answers-then-hangs-up.xml');
+    await ready(taker);
+    const [took, c] = await Promise.all([takes.done, caller]);
+    t.equal(took.exitCode, 0, `the next phone answered, talked and hung up: ${took.errors || took.stderr.slice(-300)}`);
+    t.equal(c.exitCode, 0, `the caller was answered and hung up at the end: ${c.errors || c.stderr.slice(-300)}`);
+    t.match(await endedCall(callId), { agentId: taker, outcome: 'completed' });
+    const [legs] = (await app.mysql.query("SELECT party, end_reason FROM call_legs WHERE call_id = ? AND kind = 'agent' ORDER BY started_at", [callId])) as unknown as [{ party: string; end_reason: string | null }[]];
+    t.same(legs.map((l) => l.party), [dropper, taker], 'both agent legs are on record');
     t.equal(legs[0]?.end_reason, 'dropped', "the dropped leg's end says so");
   });
 

@@ -145,6 +145,14 @@ const SCREEN_POP_WAIT_MS = 3000;
 const CUSTOMER_WAIT_MS = 5000;
 /** Answers that could not be joined to the caller before the call is given up (a loop guard). */
 const MAX_CONNECT_FAILURES = 3;
+/**
+ * An agent's phone that hangs up within this long of answering (by the media server's clock,
+ * when its events say) has dropped the call — a phone or line fault, nothing said: the caller
+ * goes back to the queue at its place, as when the hang-up is heard before the joining. Whether
+ * the router's assignment is taken before the phone's hang-up is heard is a race of two paths;
+ * this makes the outcome the same either way. Short enough that any real answer is a call.
+ */
+const AGENT_DROP_MS = 700;
 
 /** Waits for `p` to settle, at most `ms` (never rejects). */
 function atMost(p: Promise<unknown>, ms: number): Promise<void> {
@@ -193,6 +201,8 @@ export function createVoiceService(deps: VoiceDeps) {
   const now = (): number => deps.clock.now();
   /** Joins made on an agent's answer, before the router's assignment (see `joinOnAnswer`), by call id. */
   const joining = new Map<string, { offerId: string; hadBridge: boolean; done: Promise<unknown> }>();
+  /** When each agent leg of a waiting caller answered (by leg id), for AGENT_DROP_MS; in memory only. */
+  const legAnsweredAt = new Map<string, { media?: number; ours: number }>();
   /** Arriving calls whose customer is still being resolved, by call id. */
   const resolvingCustomers = new Map<string, Promise<unknown>>();
   /**
@@ -236,6 +246,7 @@ export function createVoiceService(deps: VoiceDeps) {
     for (const [k, v] of byTask) if (v === call.callId) byTask.delete(k);
     for (const [k, v] of byOffer) if (v === call.callId) byOffer.delete(k);
     for (const [k, v] of byLeg) if (v === call.callId) byLeg.delete(k);
+    for (const id of channelsOf(call)) legAnsweredAt.delete(id);
   }
   /** Write-through: every change of a live call reaches Redis before the next step of that call. */
   const persist = (call: LiveCall): Promise<void> => deps.liveStore.save(call as LiveCallRecord);
@@ -1340,12 +1351,23 @@ export function createVoiceService(deps: VoiceDeps) {
       safe('hang up stale leg', cc().hangup(e.server, e.legId));
       return;
     }
+    if (call.state === 'queued') legAnsweredAt.set(e.legId, { ours: now(), ...(e.at !== undefined ? { media: e.at } : {}) });
     const joined = call.state === 'queued' ? joinOnAnswer(call, e.tag, e.legId) : undefined;
     await Promise.all([deps.acd.answerOffer(agentOfOffer(e.tag), e.tag, 'accept'), joined]);
   }
 
+  /** The connected agent's phone hung up by itself within AGENT_DROP_MS of answering a plain inbound call. */
+  function droppedAtOnce(call: LiveCall, e: Extract<CallEvent, { type: 'leg_ended' }>, answered: { media?: number; ours: number } | undefined): boolean {
+    if (call.state !== 'connected' || call.agentLeg !== e.legId || e.endedBy !== 'remote' || !answered) return false;
+    if (call.callback || call.consult || call.pendingExternal || call.others.length > 0) return false;
+    // Both times by one clock: the media server's (what the phone did), else ours (when we heard it).
+    const took = answered.media !== undefined && e.at !== undefined ? e.at - answered.media : now() - answered.ours;
+    return took < AGENT_DROP_MS;
+  }
+
   async function onLegEnded(call: LiveCall, e: Extract<CallEvent, { type: 'leg_ended' }>): Promise<void> {
     if (call.legs[e.tag] === e.legId) {
+      legAnsweredAt.delete(e.legId);
       log.info({ offerId: e.tag, cause: e.cause }, 'agent leg ended unanswered');
       delete call.legs[e.tag];
       byLeg.delete(e.legId);
@@ -1366,6 +1388,14 @@ export function createVoiceService(deps: VoiceDeps) {
       return;
     }
     byLeg.delete(e.legId);
+    const answeredAt = legAnsweredAt.get(e.legId);
+    legAnsweredAt.delete(e.legId);
+    if (droppedAtOnce(call, e, answeredAt) && call.agentId && call.agentOfferId) {
+      // Heard after the assignment, but the same drop as one heard before it (connectFailed
+      // keeps the call's bridge: it was made whole, and the next answer joins it).
+      log.info({ callId: call.callId, agentId: call.agentId, legId: e.legId }, 'the agent phone hung up at once; the caller goes back to its place');
+      return connectFailed(call, call.agentId, call.agentOfferId, 'agent_left', true);
+    }
     safe('leg record', deps.store.legEnded(deps.tenantId, call.callId, e.legId, now(), e.answered ? 'hangup' : 'no_answer'));
     if (call.callback?.dialLeg === e.legId) return callbackNotAnswered(call, e.cause);
     if (call.customerLeg === e.legId) {
