@@ -256,3 +256,40 @@ t.test('a router hands each batch it publishes to local listeners with the strea
   const route = stream.find(([, f]) => JSON.parse(f[f.indexOf('d') + 1] ?? 'null').kind === 'route');
   t.ok(route && batches.some((b) => b.ids.includes(route[0]) && b.kinds.includes('route')), 'the route decision is the one in the stream under its id');
 });
+
+t.test('a fresh task (an id the caller vouches is new) reaches the router beside its row: it is offered, its row is stored in order before the routing updates it, and an id that was not new after all is refused by `stored`', async (t) => {
+  const { app, agentLogin, A, put } = await routingApp(t);
+  t.equal((await put('/v1/skills/care', { name: 'Care' })).statusCode, 201);
+  t.equal((await put('/v1/queues/care', { name: 'Care', strategy: 'longest_idle', skills: [{ skillId: 'care', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 } })).statusCode, 201);
+  t.equal((await put('/v1/agents/fay', { name: 'Fay', userId: agentLogin.user.id, skills: [{ skillId: 'care', level: 5 }] })).statusCode, 201);
+  await eventually(async () => app.router?.isLeader(), 5000);
+  await eventually(async () => (await app.inject({ method: 'PUT', url: '/v1/agents/fay/presence', headers: A, payload: { kind: 'ready' } })).statusCode === 202, 5000);
+  await eventually(async () => (await app.inject({ method: 'GET', url: '/v1/agents/fay/state', headers: A })).json().presence.kind === 'ready', 5000);
+  const acd = createAcdService({
+    redis: app.redis, sql: createAcdSqlStore(app.mysql, { writes: app.mysqlWrites.asPool }), clock: app.clock, tenantId: app.tenantId, partition: `t${app.tenantId}`,
+    loadConfig: async () => ({ queues: [{ id: 'care' }], agents: [] }) as unknown as RoutingConfig,
+  });
+  const taskId = `${Date.now()}.7`;
+  const r = await acd.enqueueTask({ id: taskId, fresh: true, queueId: 'care', channel: 'voice' });
+  t.equal(r.created, true);
+  t.ok(r.stored, 'the row is handed back as a promise');
+  await r.stored;
+  const [rows] = (await app.mysql.query('SELECT state FROM tasks WHERE tenant_id = ? AND id = ?', [app.tenantId, taskId])) as unknown as [{ state: string }[]];
+  t.equal(rows.length, 1, 'the row is stored once `stored` resolves');
+  const offer = await eventually(async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/agents/fay/events', headers: A });
+    return res.json().items.map((i: { event: { kind: string; offers?: { id: string; taskId: string }[] } }) => i.event).find((e: { offers?: { taskId: string }[] }) => e.offers?.[0]?.taskId === taskId);
+  }, 5000);
+  t.ok(offer, 'the router offered it');
+  t.equal((await app.inject({ method: 'POST', url: `/v1/agents/fay/offers/${encodeURIComponent(offer.offers[0].id)}/accept`, headers: A })).statusCode, 202);
+  const assigned = await eventually(async () => {
+    const [s] = (await app.mysql.query('SELECT state, assigned_agent_id FROM tasks WHERE tenant_id = ? AND id = ?', [app.tenantId, taskId])) as unknown as [{ state: string; assigned_agent_id: string | null }[]];
+    return s[0]?.state === 'assigned' ? s[0] : undefined;
+  }, 5000);
+  t.equal(assigned.assigned_agent_id, 'fay', "the routing history's update of the row followed its insert");
+
+  const again = await acd.enqueueTask({ id: taskId, fresh: true, queueId: 'care', channel: 'voice' });
+  await t.rejects(again.stored!, { code: 'task_exists' }, 'an id that was not new: `stored` says so');
+  const [after] = (await app.mysql.query('SELECT state FROM tasks WHERE tenant_id = ? AND id = ?', [app.tenantId, taskId])) as unknown as [{ state: string }[]];
+  t.equal(after[0]?.state, 'assigned', 'and the row keeps what was stored first');
+});

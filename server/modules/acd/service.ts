@@ -40,6 +40,14 @@ export interface NewTask {
    * a queue keeps the customer's place by keeping this time (epoch ms, never in the future).
    */
   enqueuedAt?: number;
+  /**
+   * The caller vouches that `id` is new (a voice visit's own id): the router entry goes out
+   * beside the task's row instead of after its commit, so the router sees the task a database
+   * commit sooner, and the call resolves once the router has it (`stored` settles with the row).
+   * The row is still written first (the writer sends statements in the order they are issued),
+   * so the router's later updates of the row follow it.
+   */
+  fresh?: boolean;
 }
 
 /**
@@ -82,7 +90,7 @@ export function createAcdService(deps: AcdServiceDeps) {
       await store.append({ type: 'config', version: String(cfg.version), queues: cfg.queues }, now());
     },
 
-    async enqueueTask(input: NewTask): Promise<{ task: Task; created: boolean }> {
+    async enqueueTask(input: NewTask): Promise<{ task: Task; created: boolean; stored?: Promise<void> }> {
       const cfg = await deps.loadConfig();
       if (!cfg.queues.some((q) => q.id === input.queueId)) throw acdErrors.unknownQueue(input.queueId);
       const at = now();
@@ -99,7 +107,18 @@ export function createAcdService(deps: AcdServiceDeps) {
         interactionId: input.interactionId ?? id,
         ...(input.preferredAgentId ? { preferredAgentId: input.preferredAgentId, preferredUntil: at + (input.preferredForSeconds ?? 30) * 1000 } : {}),
       };
-      const created = await deps.sql.insertTask({ tenantId: deps.tenantId, id, queueId: task.queueId, channel: task.channel, priority: task.priority, interactionId: task.interactionId, body: task, enqueuedAt: at });
+      const row = { tenantId: deps.tenantId, id, queueId: task.queueId, channel: task.channel, priority: task.priority, interactionId: task.interactionId, body: task, enqueuedAt: at };
+      if (input.fresh && input.id) {
+        // Not new after all (the caller's promise broken): the router refuses a task it still
+        // holds as a duplicate, the row keeps what was first stored, and `stored` says so.
+        const stored = deps.sql.insertTask(row).then((created) => {
+          if (!created) throw acdErrors.taskConflict(id);
+        });
+        stored.catch(() => undefined);
+        await store.append({ type: 'task_enqueued', task }, at);
+        return { task, created: true, stored };
+      }
+      const created = await deps.sql.insertTask(row);
       if (!created) {
         // The same request again (a retry) is answered with the task as first stored; a different one is a conflict.
         const existing = await deps.sql.getTask(deps.tenantId, id);

@@ -499,12 +499,13 @@ export function createVoiceService(deps: VoiceDeps) {
     call.waitingSince = q.waitingSince ?? call.waitingSince ?? call.arrivedAt;
     if (q.priority !== undefined) call.priority = q.priority;
     if (q.context) call.ivr = q.context;
-    // The live record, the task, the music and the records go together: the router's offer is
-    // taken on this call's lane, after all of them, so nothing acts on the call half queued, and
-    // the caller reaches an agent after the slowest of them instead of after their sum. The
-    // record is not awaited before the task: its write goes out first on the Redis connection the
-    // task's router entry goes out on (after the task's row), so a task in the router always has
-    // its call saved as queued.
+    // The live record, the task and the music go together: the router's offer is taken on this
+    // call's lane, after all of them, so nothing acts on the call half queued, and the caller
+    // reaches an agent after the slowest of them instead of after their sum. The record is not
+    // awaited before the task: its write goes out first on the Redis connection the task's router
+    // entry goes out on, so a task in the router always has its call saved as queued. The rows
+    // in MariaDB (the call queued, the interaction's queue) do not hold the lane: the ringing
+    // needs neither, and every later write of the call follows them (one writer, in order).
     const saved = persist(call);
     const held = call.callback
       ? undefined
@@ -519,13 +520,16 @@ export function createVoiceService(deps: VoiceDeps) {
       deps.store.interactionQueued(deps.tenantId, call.interactionId, q.queueId, call.ivr ?? null),
     ]);
     const enqueued = deps.acd.enqueueTask({
-      id: call.taskId, queueId: q.queueId, channel: 'voice', interactionId: call.interactionId,
+      id: call.taskId, fresh: true, queueId: q.queueId, channel: 'voice', interactionId: call.interactionId,
       ...(q.priority !== undefined ? { priority: q.priority } : {}),
       ...(q.requiredSkills?.length ? { requiredSkills: q.requiredSkills.map((r) => ({ skillId: r.skillId, minLevel: r.minLevel })) } : {}),
       ...(q.preferredAgentId ? { preferredAgentId: q.preferredAgentId, preferredForSeconds: q.preferForSeconds ?? 30 } : {}),
       ...(call.waitingSince < now() ? { enqueuedAt: call.waitingSince } : {}),
+    }).then((r) => {
+      if (r.stored) safe('store the task', r.stored);
     });
-    await Promise.all([saved, held, recorded, enqueued]);
+    safe('record the queueing', recorded);
+    await Promise.all([saved, held, enqueued]);
   }
 
   /** Leaving the queue without an agent: at max wait a message or a voicemail, when closed a message. */
