@@ -297,8 +297,15 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       }
       ops.push({ op: 'hset', key: k.queues, field: q.id, value: JSON.stringify({ at: opts.clock.now(), channels: byChannel }) });
     }
+    const touched = [...touchedQueues];
     touchedQueues.clear();
-    if (ops.length > 0 && !(await store.fenced(handle.value, ops))) stepDown('fenced write refused');
+    if (ops.length === 0) return;
+    const written = await store.fenced(handle.value, ops).catch((err: unknown) => {
+      // Not written: those queues go out again with the next batch.
+      for (const id of touched) touchedQueues.add(id);
+      throw err;
+    });
+    if (!written) stepDown('fenced write refused');
   }
 
   async function snapshot(): Promise<void> {
@@ -338,9 +345,18 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
         await store.append({ type: 'tick' }, opts.clock.now());
       }
     }
-    await publishQueueViews();
+    // The queue views (supervisors' figures) go out beside the next read instead of before it:
+    // an entry that arrives meanwhile is taken a round trip sooner. One write at a time.
+    if (!viewsInFlight) {
+      viewsInFlight = publishQueueViews()
+        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not publish the queue views; they follow with the next batch'))
+        .finally(() => {
+          viewsInFlight = undefined;
+        });
+    }
     if (opts.clock.now() - lastSnapshot >= snapshotEvery) await snapshot();
   }
+  let viewsInFlight: Promise<void> | undefined;
 
   return {
     start() {
@@ -360,6 +376,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     async stop() {
       running = false;
       await loop;
+      await viewsInFlight;
       clearInterval(renewTimer);
       await flushRecords().catch(() => undefined);
       if (handle) {
