@@ -146,6 +146,7 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
   }
 
   function stepDown(why: string): void {
+    prefetched = undefined;
     if (handle) log.warn({ why }, 'router lost the partition lease; standing by');
     clearInterval(renewTimer);
     handle = undefined;
@@ -169,8 +170,14 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     if (ops.length > 0 || fresh.length > 0) {
       const lastId = batch[batch.length - 1]!.entry.id;
       ops.push({ op: 'set', key: k.emitted, value: lastId });
-      const ids = await store.fenced(handle.value, ops);
+      const written = store.fenced(handle.value, ops);
+      // The next read goes out right behind the write (one connection: it runs after it), so
+      // what arrived meanwhile comes back with the write's answer instead of a round trip later.
+      const after = cursor;
+      prefetched = { after, entries: store.readAfter(after, 1000).catch(() => []) };
+      const ids = await written;
       if (!ids) {
+        prefetched = undefined;
         stepDown('fenced write refused');
         return false;
       }
@@ -334,7 +341,10 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
       }
       lastRenew = now;
     }
-    const entries = await store.readAfter(cursor, 1000, 100);
+    const pre = prefetched;
+    prefetched = undefined;
+    let entries = pre && pre.after === cursor ? await pre.entries : [];
+    if (entries.length === 0) entries = await store.readAfter(cursor, 1000, 100);
     if (entries.length > 0) {
       if (!(await applyBatch(entries))) return;
     }
@@ -357,6 +367,8 @@ export function createRouterRunner(opts: RouterRunnerOptions): RouterRunner {
     if (opts.clock.now() - lastSnapshot >= snapshotEvery) await snapshot();
   }
   let viewsInFlight: Promise<void> | undefined;
+  /** The read sent behind the last fenced write: entries after `after`. */
+  let prefetched: { after: string; entries: Promise<InputEntry[]> } | undefined;
 
   return {
     start() {
