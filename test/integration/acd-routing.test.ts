@@ -257,7 +257,7 @@ t.test('a router hands each batch it publishes to local listeners with the strea
   t.ok(route && batches.some((b) => b.ids.includes(route[0]) && b.kinds.includes('route')), 'the route decision is the one in the stream under its id');
 });
 
-t.test('a fresh task (an id the caller vouches is new) reaches the router beside its row: it is offered, its row is stored in order before the routing updates it, and an id that was not new after all is refused by `stored`', async (t) => {
+t.test('a fresh task (an id the caller vouches is new) reaches the router beside its row: it is offered, its row is stored in order before the routing updates it, a row never written is written by the routing history, and an id that was not new after all is refused by `stored`', async (t) => {
   const { app, agentLogin, A, put } = await routingApp(t);
   t.equal((await put('/v1/skills/care', { name: 'Care' })).statusCode, 201);
   t.equal((await put('/v1/queues/care', { name: 'Care', strategy: 'longest_idle', skills: [{ skillId: 'care', minLevel: 1 }], serviceLevel: { percent: 80, withinSeconds: 20 } })).statusCode, 201);
@@ -287,6 +287,16 @@ t.test('a fresh task (an id the caller vouches is new) reaches the router beside
     return s[0]?.state === 'assigned' ? s[0] : undefined;
   }, 5000);
   t.equal(assigned.assigned_agent_id, 'fay', "the routing history's update of the row followed its insert");
+
+  // A process that died after the router entry and before the row: the routing history writes the row.
+  const lostId = `${Date.now()}.8`;
+  const lost = { id: lostId, tenantId: String(app.tenantId), channel: 'voice', queueId: 'care', priority: 0, requiredSkills: [], enqueuedAt: Date.now(), interactionId: lostId };
+  await app.redis.xadd(acd.keys.input, '*', 'at', String(Date.now()), 'e', JSON.stringify({ type: 'task_enqueued', task: lost }));
+  const restored = await eventually(async () => {
+    const [s] = (await app.mysql.query('SELECT queue_id, channel, interaction_id FROM tasks WHERE tenant_id = ? AND id = ?', [app.tenantId, lostId])) as unknown as [{ queue_id: string; channel: string; interaction_id: string }[]];
+    return s[0];
+  }, 5000).catch(() => undefined);
+  t.same(restored, { queue_id: 'care', channel: 'voice', interaction_id: lostId }, 'a task the router has but whose row was never written gets its row from the routing history');
 
   const again = await acd.enqueueTask({ id: taskId, fresh: true, queueId: 'care', channel: 'voice' });
   await t.rejects(again.stored!, { code: 'task_exists' }, 'an id that was not new: `stored` says so');

@@ -175,6 +175,14 @@ function recordStatements(tenantId: number, partition: string, batch: readonly {
   const decisionRows: unknown[][] = [];
   for (const b of batch) {
     const at = new Date(b.entry.at);
+    if (b.entry.input.type === 'task_enqueued') {
+      // The task's row, as its enqueue writes it (a fresh task's row goes out beside its router
+      // entry: a process that died between the two leaves the row to this record).
+      const task = b.entry.input.task;
+      out.push(['INSERT IGNORE INTO tasks (tenant_id, id, queue_id, channel, priority, interaction_id, body, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        tenantId, task.id, task.queueId, task.channel, task.priority, task.interactionId, JSON.stringify(task), 'queued', at,
+      ]]);
+    }
     b.decisions.forEach((d, idx) => {
       const taskId = 'taskId' in d ? d.taskId : d.kind === 'route' ? d.decision.taskId : null;
       decisionRows.push([tenantId, at, partition, b.entry.id, idx, taskId, d.kind, b.configVersion, JSON.stringify(d)]);
