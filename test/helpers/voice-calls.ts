@@ -3,13 +3,25 @@
  * a queue with its own skill and entry point, a ready agent, a caller bridged with the agent.
  */
 import type { FastifyInstance } from 'fastify';
-import { eventually, uniqueId } from './app.js';
-import type { createFakeCallControl } from './fake-call-control.js';
+import { bearer, buildTestApp, eventually, loginAs, uniqueId } from './app.js';
+import { createFakeCallControl } from './fake-call-control.js';
 
 export interface Ctx {
   app: FastifyInstance;
   fake: ReturnType<typeof createFakeCallControl>;
   admin: Record<string, string>;
+}
+
+/**
+ * The real app on the fake media server (phones answer 30 ms after they ring), its router
+ * leading, and an admin's headers. `env` adds settings to the router's fast lease.
+ */
+export async function voiceAppWithFake(t: Parameters<typeof buildTestApp>[0], env: Record<string, string> = {}): Promise<Ctx> {
+  const fake = createFakeCallControl({ autoAnswerMs: 30 });
+  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000', ...env }, { calls: fake.calls });
+  await eventually(async () => app.router?.isLeader(), 5000);
+  const admin = bearer((await loginAs(app, ['admin'])).token);
+  return { app, fake, admin };
 }
 
 /** A ready agent with the given skill, optionally linked to a user login; returns its id. */

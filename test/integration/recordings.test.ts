@@ -6,20 +6,17 @@
  */
 import t from 'tap';
 import { isExpired, retentionPlan } from '../../server/domain/recording.js';
-import { bearer, buildTestApp, eventually, loginAs, uniqueId } from '../helpers/app.js';
-import { createFakeCallControl, mediaError } from '../helpers/fake-call-control.js';
-import { bridgedCall, hangUp, queueWith, readyAgent, type Ctx } from '../helpers/voice-calls.js';
+import { bearer, eventually, loginAs, uniqueId } from '../helpers/app.js';
+import { mediaError } from '../helpers/fake-call-control.js';
+import { bridgedCall, hangUp, queueWith, readyAgent, voiceAppWithFake, type Ctx } from '../helpers/voice-calls.js';
 
 const DAY = 86_400_000;
 
 t.test('given the app with a fake media server', async (t) => {
-  const fake = createFakeCallControl({ autoAnswerMs: 30 });
-  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000', IPCC_RECORDING_RETENTION_DAYS: '30', IPCC_RECORDING_RETENTION_EVERY_MINUTES: '0' }, { calls: fake.calls });
-  await eventually(async () => app.router?.isLeader(), 5000);
-  const admin = bearer((await loginAs(app, ['admin'])).token);
+  const c: Ctx = await voiceAppWithFake(t, { IPCC_RECORDING_RETENTION_DAYS: '30', IPCC_RECORDING_RETENTION_EVERY_MINUTES: '0' });
+  const { app, fake, admin } = c;
   const sup = bearer((await loginAs(app, ['supervisor'])).token);
   const qa = bearer((await loginAs(app, ['qa'])).token);
-  const c: Ctx = { app, fake, admin };
   const post = (url: string, headers: Record<string, string>) => app.inject({ method: 'POST', url, headers });
 
   await t.test('given queue recording settings when put then valid ones are stored and bad ones are refused naming the field', async (t) => {

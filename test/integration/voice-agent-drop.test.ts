@@ -5,16 +5,12 @@
  * The events here carry no media-server times (the fake's), so the window is timed by our clock.
  */
 import t from 'tap';
-import { bearer, buildTestApp, eventually, loginAs } from '../helpers/app.js';
-import { createFakeCallControl } from '../helpers/fake-call-control.js';
-import { bridgedCall, queueWith, readyAgent } from '../helpers/voice-calls.js';
+import { eventually } from '../helpers/app.js';
+import { bridgedCall, queueWith, readyAgent, voiceAppWithFake } from '../helpers/voice-calls.js';
 
 t.test('given the app with a fake media server whose phones answer at once', async (t) => {
-  const fake = createFakeCallControl({ autoAnswerMs: 30 });
-  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' }, { calls: fake.calls });
-  await eventually(async () => app.router?.isLeader(), 5000);
-  const admin = bearer((await loginAs(app, ['admin'])).token);
-  const c = { app, fake, admin };
+  const c = await voiceAppWithFake(t);
+  const { app, fake, admin } = c;
   const get = async (url: string) => (await app.inject({ method: 'GET', url, headers: admin })).json();
   /** The agent leg a connected call has: the last leg the fake rang, with the offer it rang for. */
   const lastLeg = () => {

@@ -6,16 +6,12 @@
  */
 import t from 'tap';
 import { partitionKeys } from '../../server/modules/acd/store.js';
-import { bearer, buildTestApp, eventually, loginAs } from '../helpers/app.js';
-import { createFakeCallControl } from '../helpers/fake-call-control.js';
-import { bridgedCall, hangUp, queueWith, readyAgent } from '../helpers/voice-calls.js';
+import { eventually } from '../helpers/app.js';
+import { bridgedCall, hangUp, queueWith, readyAgent, voiceAppWithFake } from '../helpers/voice-calls.js';
 
 t.test('given the app with a fake media server', async (t) => {
-  const fake = createFakeCallControl({ autoAnswerMs: 30 });
-  const app = await buildTestApp(t, { IPCC_ROUTER_LEASE_MS: '1000' }, { calls: fake.calls });
-  await eventually(async () => app.router?.isLeader(), 5000);
-  const admin = bearer((await loginAs(app, ['admin'])).token);
-  const c = { app, fake, admin };
+  const c = await voiceAppWithFake(t);
+  const { app, admin } = c;
   const popsOf = async (agentId: string): Promise<Record<string, unknown>[]> => {
     const entries = await app.redis.xrange(partitionKeys(`t${app.tenantId}`).agentStream(agentId), '-', '+');
     return entries.map(([, f]) => JSON.parse(f[f.indexOf('d') + 1] ?? 'null') as Record<string, unknown>).filter((e) => e?.kind === 'screen_pop');

@@ -37,6 +37,8 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
   const entry = `5${Date.now().toString().slice(-7)}`;
   await must('PUT', `/v1/entry-points/${entry}`, { queueId: 'drops' });
   const ready = (a: string) => eventually(async () => (await api('PUT', `/v1/agents/${a}/presence`, { kind: 'ready' })).statusCode === 202, 5000);
+  /** A SIPp caller into the entry point who waits until the far end hangs up. */
+  const dial = (caller: string) => runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller }, timeoutMs: 60_000 });
   const phone = async (a: string, scenario: string, calls = 1, pauseMs?: number) => {
     const done = runSippUas({ instance: asterisk, scenario, ip: '127.0.0.1', port: ports[a]!, timeoutMs: 60_000, calls, ...(pauseMs !== undefined ? { pauseMs } : {}) });
     await waitUdpListening('127.0.0.1', ports[a]!, 10_000);
@@ -66,7 +68,7 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     const talks = await phone(taker, 'agent-rings-long-then-talks.xml', 1, 8000);
     await ready(taker);
     const callerNumber = `75${Date.now().toString().slice(-7)}`;
-    const caller = runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
+    const caller = dial(callerNumber);
     const rang = await rangCall(callerNumber);
     // While it rings, the router stops: nothing can be assigned until it is back.
     await router.stop();
@@ -102,7 +104,6 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     // Two callers wait (first, then second) before any agent is ready.
     const stamp = Date.now().toString().slice(-7);
     const [firstNumber, secondNumber] = [`73${stamp}`, `74${stamp}`];
-    const dial = (caller: string) => runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller }, timeoutMs: 60_000 });
     const idOf = async (caller: string) => {
       const [rows] = (await app.mysql.query('SELECT id FROM voice_calls WHERE caller_number = ?', [caller])) as unknown as [{ id: string }[]];
       return rows[0]?.id;
@@ -159,7 +160,7 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     const drops = await phone(dropper, 'agent-answers-and-drops-late.xml');
     await ready(dropper);
     const callerNumber = `77${Date.now().toString().slice(-7)}`;
-    const caller = runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
+    const caller = dial(callerNumber);
     const callId = await rangCall(callerNumber);
     const dropped = await drops.done;
     t.equal(dropped.exitCode, 0, `the phone answered and hung up 0.3 s later: ${dropped.errors || dropped.stderr.slice(-300)}`);
@@ -196,7 +197,7 @@ t.test('given a queue with two agents with phones on a real Asterisk', async (t)
     const answers = await phone(dropper, 'agent-rings-long-waits-for-far-end.xml');
     await ready(dropper);
     const callerNumber = `76${Date.now().toString().slice(-7)}`;
-    const caller = runSipp({ instance: asterisk, scenario: 'caller-far-end-hangs-up.xml', service: entry, keys: { app: appName, caller: callerNumber }, timeoutMs: 60_000 });
+    const caller = dial(callerNumber);
     const callId = await rangCall(callerNumber);
     // While the phone rings the router stops, and the agent goes not ready: once back, the router
     // withdraws the offer before it sees the answer, so the answer it then sees is refused.

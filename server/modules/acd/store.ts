@@ -166,6 +166,13 @@ export type AcdRedisStore = ReturnType<typeof createAcdRedisStore>;
 
 type Statement = [sql: string, params: unknown[]];
 
+/** A task's row as its enqueue writes it; idempotent (the first row stored stays). */
+function taskInsert(t: { tenantId: number; id: string; queueId: string; channel: string; priority: number; interactionId: string; body: unknown; enqueuedAt: number }): Statement {
+  return ['INSERT IGNORE INTO tasks (tenant_id, id, queue_id, channel, priority, interaction_id, body, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+    t.tenantId, t.id, t.queueId, t.channel, t.priority, t.interactionId, JSON.stringify(t.body), 'queued', new Date(t.enqueuedAt),
+  ]];
+}
+
 /** The statements that record consumed routing events and their decisions, in order. */
 function recordStatements(tenantId: number, partition: string, batch: readonly { entry: InputEntry; decisions: readonly RouterDecision[]; configVersion: string }[]): Statement[] {
   const out: Statement[] = [];
@@ -179,9 +186,7 @@ function recordStatements(tenantId: number, partition: string, batch: readonly {
       // The task's row, as its enqueue writes it (a fresh task's row goes out beside its router
       // entry: a process that died between the two leaves the row to this record).
       const task = b.entry.input.task;
-      out.push(['INSERT IGNORE INTO tasks (tenant_id, id, queue_id, channel, priority, interaction_id, body, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-        tenantId, task.id, task.queueId, task.channel, task.priority, task.interactionId, JSON.stringify(task), 'queued', at,
-      ]]);
+      out.push(taskInsert({ tenantId, id: task.id, queueId: task.queueId, channel: task.channel, priority: task.priority, interactionId: task.interactionId, body: task, enqueuedAt: b.entry.at }));
     }
     b.decisions.forEach((d, idx) => {
       const taskId = 'taskId' in d ? d.taskId : d.kind === 'route' ? d.decision.taskId : null;
@@ -232,10 +237,7 @@ export function createAcdSqlStore(pool: Pool, o: { writes?: Pool } = {}) {
   const writer = o.writes ?? pool;
   return {
     async insertTask(t: { tenantId: number; id: string; queueId: string; channel: string; priority: number; interactionId: string; body: unknown; enqueuedAt: number }): Promise<boolean> {
-      const [res] = (await writer.query(
-        'INSERT IGNORE INTO tasks (tenant_id, id, queue_id, channel, priority, interaction_id, body, state, enqueued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [t.tenantId, t.id, t.queueId, t.channel, t.priority, t.interactionId, JSON.stringify(t.body), 'queued', new Date(t.enqueuedAt)],
-      )) as unknown as [{ affectedRows: number }];
+      const [res] = (await writer.query(...taskInsert(t))) as unknown as [{ affectedRows: number }];
       return res.affectedRows === 1;
     },
     async getTask(tenantId: number, id: string): Promise<Record<string, unknown> | undefined> {
